@@ -1,0 +1,139 @@
+"""One typed configuration object, read from the project and overridable from the command line.
+
+Sources, later ones winning: built-in defaults, ``[tool.crucible]`` in ``pyproject.toml``, a
+``crucible.toml`` beside it, then ``--set section.key=value`` overrides from the CLI.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import ConfigError
+
+# Python versions Crucible can build a runtime for, and the Debian release that ships each one.
+DEBIAN_SUITE_FOR_PYTHON: dict[str, str] = {"3.11": "bookworm", "3.13": "trixie"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SandboxSettings(_Section):
+    backend: Literal["docker", "local"] = "docker"
+    memory_mb: int = Field(1024, ge=64, description="memory limit of each container")
+    cpus: float = Field(1.0, gt=0, description="CPU limit of each container")
+    pids: int = Field(512, ge=16, description="process limit of each container")
+    exec_timeout_s: float = Field(120.0, gt=0, description="default wall-clock limit of one exec")
+    output_cap_bytes: int = Field(2_000_000, ge=1024, description="stdout/stderr kept per exec")
+    pod_ttl_s: int = Field(6 * 3600, ge=60, description="a pod's holder exits after this long")
+    docker_host: str | None = Field(None, description="engine URL; unset means DOCKER_HOST or the socket")
+
+
+class ImageSettings(_Section):
+    python_version: str = "3.11"
+    base_image: str | None = Field(None, description="unset means python:<version>-slim-<suite>")
+    apt_mirror: str | None = Field(None, description="unset means the host's own apt sources")
+    cache_dir: Path = Field(Path.home() / ".cache" / "crucible", description="wheelhouses, rootfs scratch")
+    build_timeout_s: float = Field(1800.0, gt=0)
+
+    @property
+    def debian_suite(self) -> str:
+        suite = DEBIAN_SUITE_FOR_PYTHON.get(self.python_version)
+        if suite is None:
+            known = ", ".join(sorted(DEBIAN_SUITE_FOR_PYTHON))
+            raise ConfigError(
+                f"images.python_version = {self.python_version!r} has no Debian base",
+                f"use one of {known}",
+            )
+        return suite
+
+    @property
+    def base_image_name(self) -> str:
+        return self.base_image or f"python:{self.python_version}-slim-{self.debian_suite}"
+
+
+class CrucibleConfig(_Section):
+    project_root: Path = Field(default_factory=Path.cwd)
+    reports_dir: Path = Path("reports")
+    sandbox: SandboxSettings = SandboxSettings()
+    images: ImageSettings = ImageSettings()
+
+    @property
+    def reports_path(self) -> Path:
+        path = self.reports_dir
+        return path if path.is_absolute() else self.project_root / path
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` holding crucible.toml or pyproject.toml."""
+    for candidate in [start, *start.parents]:
+        if (candidate / "crucible.toml").is_file() or (candidate / "pyproject.toml").is_file():
+            return candidate
+    return start
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})", "correct the syntax at that line") from exc
+
+
+def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """``sandbox.memory_mb=512`` -> ``{"sandbox": {"memory_mb": 512}}`` (values parsed as TOML)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r} is not KEY=VALUE", "write it as --set sandbox.memory_mb=512")
+    try:
+        value: Any = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    result: dict[str, Any] = {}
+    node = result
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return result
+
+
+def load_config(start: Path | None = None, overrides: list[str] | None = None) -> CrucibleConfig:
+    """Build the configuration for the project at or above ``start`` (default: the working directory)."""
+    root = find_project_root((start or Path.cwd()).resolve())
+    data: dict[str, Any] = {}
+    origin = "defaults"
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        section = _read_toml(pyproject).get("tool", {}).get("crucible")
+        if section:
+            _merge(data, section)
+            origin = f"{pyproject} [tool.crucible]"
+    own = root / "crucible.toml"
+    if own.is_file():
+        _merge(data, _read_toml(own))
+        origin = str(own)
+    for text in overrides or []:
+        _merge(data, parse_override(text))
+        origin = f"{origin} or --set"
+    data.setdefault("project_root", str(root))
+    try:
+        config = CrucibleConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{origin}: field {field!r}: {first['msg']}", "fix or remove that setting") from exc
+    _ = config.images.debian_suite  # fail early on an unsupported Python version
+    return config

@@ -1,0 +1,82 @@
+"""Typed records that cross a stage or a process boundary, each stored as JSON with a schema version."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    """Base of every on-disk record. Bump ``SCHEMA_VERSION`` on any incompatible change."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    SCHEMA_VERSION: ClassVar[int] = 1
+    schema_version: int = Field(default=0, validate_default=True)
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _stamp_version(cls, value: Any) -> int:
+        if value in (0, None):
+            return cls.SCHEMA_VERSION
+        if value != cls.SCHEMA_VERSION:
+            raise ValueError(
+                f"{cls.__name__} has schema_version {value}, this Crucible reads {cls.SCHEMA_VERSION}"
+            )
+        return int(value)
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+class SampleStatus(enum.StrEnum):
+    """How a sample ended. Only ``ok`` and ``model_failure`` count in scores."""
+
+    OK = "ok"
+    MODEL_FAILURE = "model_failure"
+    INFRA_FAILURE = "infra_failure"
+
+
+class RunManifest(Record):
+    run_id: str
+    kind: str = Field(description="what made the run: smoke, score, run")
+    created_at: datetime = Field(default_factory=utc_now)
+    finished_at: datetime | None = None
+    status: RunStatus = RunStatus.RUNNING
+    crucible_version: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    note: str = ""
+
+
+class ImageRecord(Record):
+    """One built or reused image, as ``crucible images build`` reports it."""
+
+    role: str
+    tag: str
+    key: str
+    image_id: str
+    reused: bool
+    seconds: float
+    how: str = Field(description="reused | pulled | debootstrap | dockerfile")
+
+
+class SmokeRecord(Record):
+    """The outcome of the smoke pod: PostgreSQL plus a Python process talking to it."""
+
+    run_id: str
+    backend: str
+    ok: bool
+    postgres_version: str = ""
+    rows_round_tripped: int = 0
+    seconds: dict[str, float] = Field(default_factory=dict)
+    reason: str = ""

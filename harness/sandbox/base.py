@@ -1,0 +1,172 @@
+"""What every sandbox backend provides: pods of containers, execs with limits, archive copy, logs."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+# Labels carried by every container, network and volume Crucible creates, so cleanup finds them all.
+LABEL_RUN = "crucible.run"
+LABEL_SAMPLE = "crucible.sample"
+LABEL_POD = "crucible.pod"
+LABEL_ROLE = "crucible.role"
+LABEL_OWNER = "crucible.owner"
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_mb: int = 1024
+    cpus: float = 1.0
+    pids: int = 512
+    exec_timeout_s: float = 120.0
+    output_cap_bytes: int = 2_000_000
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One container of a pod. ``command`` None means an idle container that only serves execs."""
+
+    name: str
+    image: str
+    command: Sequence[str] | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    workdir: str = "/work"
+    user: str | None = None
+    limits: Limits | None = None
+    tmpfs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+    seconds: float
+    timed_out: bool = False
+    truncated: bool = False
+    oom_killed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    @property
+    def out(self) -> str:
+        return self.stdout.decode(errors="replace")
+
+    @property
+    def err(self) -> str:
+        return self.stderr.decode(errors="replace")
+
+    def describe(self) -> str:
+        """One line for a log or an error: how the exec ended."""
+        if self.timed_out:
+            return f"killed after its {self.seconds:.1f} s timeout"
+        if self.oom_killed:
+            return "killed by the out-of-memory killer (memory limit reached)"
+        tail = (self.err.strip() or self.out.strip()).splitlines()[-1:] or [""]
+        return f"exit {self.exit_code}: {tail[0][:200]}"
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    running: bool
+    exit_code: int | None
+    oom_killed: bool
+
+
+@runtime_checkable
+class Container(Protocol):
+    name: str
+
+    def exec(
+        self,
+        command: str | Sequence[str],
+        *,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        output_cap: int | None = None,
+    ) -> ExecResult:
+        """Run ``command`` (a string goes to ``sh -c``) and wait, under a timeout and an output cap."""
+        ...
+
+    def put_archive(self, dest: str, data: bytes) -> None:
+        """Unpack a tar archive into directory ``dest`` (created when missing)."""
+        ...
+
+    def get_archive(self, path: str, max_bytes: int = 50_000_000) -> bytes:
+        """A tar archive of ``path``; its members are named from the basename of ``path``."""
+        ...
+
+    def logs(self, max_bytes: int = 1_000_000) -> str:
+        """The tail of the main process's output (stdout and stderr)."""
+        ...
+
+    def state(self) -> ContainerState: ...
+
+
+@runtime_checkable
+class Pod(Protocol):
+    """Containers that share one loopback-only network namespace."""
+
+    pod_id: str
+    run_id: str
+    sample_id: str
+
+    def add(self, spec: ContainerSpec) -> Container: ...
+
+    def container(self, name: str) -> Container: ...
+
+    def close(self) -> None:
+        """Stop and remove every container of the pod; safe to call twice."""
+        ...
+
+
+@runtime_checkable
+class SandboxBackend(Protocol):
+    name: str
+    isolated: bool
+
+    def create_pod(self, run_id: str, sample_id: str, limits: Limits | None = None) -> Pod: ...
+
+    def cleanup(self, run_id: str | None = None) -> dict[str, int]:
+        """Remove what this backend left for ``run_id`` (all runs when None); counts by kind."""
+        ...
+
+
+def tar_files(files: Mapping[str, bytes | str], mode: int = 0o644, uid: int = 0) -> bytes:
+    """A tar archive of ``{relative path: content}``; parent directories are added as needed."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        seen: set[str] = set()
+        for name in sorted(files):
+            parts = name.strip("/").split("/")
+            for depth in range(1, len(parts)):
+                directory = "/".join(parts[:depth])
+                if directory not in seen:
+                    seen.add(directory)
+                    info = tarfile.TarInfo(directory)
+                    info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, uid, uid
+                    tar.addfile(info)
+            content = files[name]
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo("/".join(parts))
+            info.size, info.mode, info.uid, info.gid = len(data), mode, uid, uid
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def untar_files(data: bytes) -> dict[str, bytes]:
+    """The regular files of a tar archive as ``{member name: content}``; links are not followed."""
+    files: dict[str, bytes] = {}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                extracted = tar.extractfile(member)
+                if extracted is not None:
+                    files[member.name] = extracted.read()
+    return files
