@@ -114,7 +114,7 @@ def load_config(start: Path | None = None, overrides: list[str] | None = None) -
     """Build the configuration for the project at or above ``start`` (default: the working directory)."""
     root = find_project_root((start or Path.cwd()).resolve())
     data: dict[str, Any] = {}
-    origin = "defaults"
+    origin = "the defaults"
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         section = _read_toml(pyproject).get("tool", {}).get("crucible")
@@ -127,13 +127,14 @@ def load_config(start: Path | None = None, overrides: list[str] | None = None) -
         origin = str(own)
     for text in overrides or []:
         _merge(data, parse_override(text))
-        origin = f"{origin} or --set"
     data.setdefault("project_root", str(root))
     try:
         config = CrucibleConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{origin}: field {field!r}: {first['msg']}", "fix or remove that setting") from exc
+        culprit = [text for text in overrides or [] if text.partition("=")[0].strip() == field]
+        where = f"--set {culprit[-1]}" if culprit else origin
+        raise ConfigError(f"{where}: field {field!r}: {first['msg']}", "fix or remove that setting") from exc
     _ = config.images.debian_suite  # fail early on an unsupported Python version
     return config

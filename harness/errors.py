@@ -32,6 +32,9 @@ class CrucibleError(Exception):
         self.message = message
         self.fix = fix
 
+    def __str__(self) -> str:
+        return self.one_line()
+
     def one_line(self) -> str:
         """The error as a single line for a terminal: message, then the fix."""
         text = self.message if not self.fix else f"{self.message}: {self.fix}"

@@ -1,0 +1,36 @@
+"""Services a pod runs beside the code under test: PostgreSQL on the pod's loopback."""
+
+from __future__ import annotations
+
+import time
+
+from harness.errors import SandboxError
+from harness.sandbox.base import Container, ContainerSpec, Limits, Pod
+
+DATABASE_URL = "postgresql://app:app@127.0.0.1:5432/app"
+SUPERUSER_URL = "postgresql://postgres:postgres@127.0.0.1:5432/app"
+PG_LIMITS = Limits(memory_mb=512, cpus=1.0, pids=256, exec_timeout_s=60)
+
+
+def start_postgres(pod: Pod, image: str, ready_timeout: float = 60.0) -> Container:
+    """Add a PostgreSQL container to ``pod`` and wait until it accepts connections on 127.0.0.1:5432."""
+    spec = ContainerSpec(
+        name="postgres",
+        image=image,
+        command=["/usr/local/bin/crucible-pg-start"],
+        user="postgres",
+        workdir="/tmp",
+        limits=PG_LIMITS,
+        tmpfs={"/pgdata": "rw,mode=1777,size=512m"},
+    )
+    container = pod.add(spec)
+    deadline = time.monotonic() + ready_timeout
+    while True:
+        probe = container.exec(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], timeout=10)
+        if probe.exit_code == 0:
+            return container
+        state = container.state()
+        if not state.running or time.monotonic() > deadline:
+            reason = "exited" if not state.running else f"not ready after {ready_timeout:.0f} s"
+            raise SandboxError(f"PostgreSQL {reason}: {container.logs(4000).strip()[-500:]}")
+        time.sleep(0.2)
