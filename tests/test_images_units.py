@@ -39,7 +39,8 @@ def test_layer_key_changes_with_parent_dockerfile_and_files(tmp_path: Path) -> N
     import io
     import tarfile
 
-    names = tarfile.open(fileobj=io.BytesIO(with_dir.context())).getnames()
+    with tarfile.open(fileobj=io.BytesIO(with_dir.context())) as tar:
+        names = tar.getnames()
     assert {"Dockerfile", "a", "wheels/w.whl"} <= set(names)
 
 
@@ -78,5 +79,5 @@ def test_mirror_read_from_deb822_and_classic_sources(tmp_path: Path) -> None:
 
 
 def test_no_mirror_says_how_to_set_one(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="images.apt_mirror"):
+    with pytest.raises(ConfigError, match=r"images\.apt_mirror"):
         host_mirror("bookworm", apt_dir=tmp_path)

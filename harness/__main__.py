@@ -1,0 +1,5 @@
+"""`python -m harness` is `crucible`."""
+
+from harness.cli import main
+
+main()

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up everything Crucible needs on a fresh Debian machine: system packages (as root), a running
+# Docker engine, and the Python environment in .venv with Crucible installed in it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+# docker.io only when no engine answers and dockerd is absent; debootstrap builds the offline base image.
+if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null 2>&1; then missing+=(docker.io); fi
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' and try again" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+scripts/start-docker.sh
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "is ignored" || true
+.venv/bin/python -c "import harness" || { echo "setup: installing Crucible into .venv failed" >&2; exit 1; }
+echo "setup: ready (.venv/bin/crucible)" >&2

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up everything, then run the whole test suite: lint, types, and every test (Docker ones included).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+.venv/bin/ruff check harness tests benchmarks
+.venv/bin/ruff format --check harness tests benchmarks
+.venv/bin/mypy
+.venv/bin/pytest "$@"

@@ -1,0 +1,129 @@
+"""The `crucible` command as a user runs it, in a subprocess, against the real engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.records import SmokeRecord
+
+CRUCIBLE = [sys.executable, "-m", "harness"]
+
+
+def crucible(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 900) -> Any:
+    return subprocess.run(
+        [*CRUCIBLE, *args], capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})},
+        timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = crucible("frobnicate")
+    assert result.returncode == 2 and "No such command" in result.stderr
+
+
+def test_bad_setting_is_one_line_naming_the_field(tmp_path: Path) -> None:
+    result = crucible("-C", str(tmp_path), "--set", "sandbox.cpus=-1", "doctor")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "sandbox.cpus" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_doctor_without_an_engine_says_how_to_start_one(tmp_path: Path) -> None:
+    result = crucible("-C", str(tmp_path), "doctor", env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Docker engine not reachable" in lines[0] and "start it with" in lines[0]
+
+
+@pytest.mark.docker
+@pytest.mark.cold_images
+def test_images_build_from_nothing_then_reuse(docker_client: Any, tmp_path: Path) -> None:
+    for image in docker_client.images.list():
+        if any(tag.startswith("crucible-") for tag in image.tags):
+            docker_client.images.remove(image.id, force=True)
+    assert not [i for i in docker_client.images.list() if any(t.startswith("crucible-") for t in i.tags)]
+    started = time.monotonic()
+    cold = crucible("-C", str(tmp_path), "images", "build", "--json")
+    cold_s = time.monotonic() - started
+    assert cold.returncode == 0, cold.stderr[-2000:]
+    built = json.loads(cold.stdout)
+    assert [r["role"] for r in built] == ["base", "runtime", "postgres"]
+    assert not any(r["reused"] for r in built)
+    started = time.monotonic()
+    warm = crucible("-C", str(tmp_path), "images", "build")
+    warm_s = time.monotonic() - started
+    assert warm.returncode == 0 and "all images reused" in warm.stdout
+    assert warm_s < cold_s / 10, (cold_s, warm_s)
+    print(f"images build: cold {cold_s:.1f} s, warm {warm_s:.2f} s, ratio {cold_s / warm_s:.0f}x")
+
+
+@pytest.mark.docker
+def test_doctor_passes_with_engine_and_images(images: Any, tmp_path: Path) -> None:
+    result = crucible("-C", str(tmp_path), "doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("engine", "limits", "base image", "runtime image", "postgres image"):
+        assert any(line.split()[1:2] == [name.split()[0]] and line.split()[0] == "ok"
+                   for line in result.stdout.splitlines()), (name, result.stdout)
+
+
+@pytest.mark.docker
+def test_smoke_pod_runs_postgres_and_stores_a_record(images: Any, tmp_path: Path) -> None:
+    result = crucible("-C", str(tmp_path), "smoke")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "100 rows round-tripped" in result.stdout
+    latest = tmp_path / "reports" / "latest"
+    record = SmokeRecord.model_validate_json((latest / "smoke.json").read_text())
+    assert record.ok and record.postgres_version.startswith("15.") and record.rows_round_tripped == 100
+
+
+VICTIM = """
+import sys, time
+from harness.sandbox import ContainerSpec
+from harness.sandbox.docker_backend import DockerBackend
+from harness.sandbox.engine import connect
+
+run_id, holder, image = sys.argv[1:4]
+client = connect()
+pod = DockerBackend(client, holder).create_pod(run_id, "victim")
+pod.add(ContainerSpec(name="app", image=image, command=["sleep", "600"]))
+pod.add(ContainerSpec(name="tester", image=image))
+client.volumes.create(labels={"crucible.run": run_id})
+client.networks.create(f"crucible-{run_id}", internal=True, labels={"crucible.run": run_id})
+print("READY", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.docker
+def test_cleanup_after_the_orchestrator_is_killed(docker_client: Any, images: Any, run_id: str) -> None:
+    victim = subprocess.Popen(
+        [sys.executable, "-c", VICTIM, run_id, images.base.tag, images.runtime.tag],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert victim.stdout is not None
+    line = victim.stdout.readline()
+    assert line.strip() == "READY", victim.stderr.read() if victim.stderr else ""
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    label = {"label": [f"crucible.run={run_id}"]}
+
+    def leftovers() -> tuple[int, int, int]:
+        return (len(docker_client.containers.list(all=True, filters=label)),
+                len(docker_client.networks.list(filters=label)),
+                len(docker_client.volumes.list(filters=label)))
+
+    assert leftovers() == (3, 1, 1)  # holder, app, tester; the network; the volume
+    result = crucible("sandbox", "cleanup", "--run", run_id)
+    assert result.returncode == 0, result.stderr
+    assert "3 containers, 1 networks, 1 volumes" in result.stdout
+    assert leftovers() == (0, 0, 0)
