@@ -18,10 +18,17 @@ from harness.records import SmokeRecord
 CRUCIBLE = [sys.executable, "-m", "harness"]
 
 
-def crucible(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 900) -> Any:
+def crucible(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 900
+) -> Any:
     return subprocess.run(
-        [*CRUCIBLE, *args], capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})},
-        timeout=timeout, stdin=subprocess.DEVNULL,
+        [*CRUCIBLE, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -72,8 +79,10 @@ def test_doctor_passes_with_engine_and_images(images: Any, tmp_path: Path) -> No
     result = crucible("-C", str(tmp_path), "doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ("engine", "limits", "base image", "runtime image", "postgres image"):
-        assert any(line.split()[1:2] == [name.split()[0]] and line.split()[0] == "ok"
-                   for line in result.stdout.splitlines()), (name, result.stdout)
+        assert any(
+            line.split()[1:2] == [name.split()[0]] and line.split()[0] == "ok"
+            for line in result.stdout.splitlines()
+        ), (name, result.stdout)
 
 
 @pytest.mark.docker
@@ -108,7 +117,9 @@ time.sleep(600)
 def test_cleanup_after_the_orchestrator_is_killed(docker_client: Any, images: Any, run_id: str) -> None:
     victim = subprocess.Popen(
         [sys.executable, "-c", VICTIM, run_id, images.base.tag, images.runtime.tag],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert victim.stdout is not None
     line = victim.stdout.readline()
@@ -118,9 +129,11 @@ def test_cleanup_after_the_orchestrator_is_killed(docker_client: Any, images: An
     label = {"label": [f"crucible.run={run_id}"]}
 
     def leftovers() -> tuple[int, int, int]:
-        return (len(docker_client.containers.list(all=True, filters=label)),
-                len(docker_client.networks.list(filters=label)),
-                len(docker_client.volumes.list(filters=label)))
+        return (
+            len(docker_client.containers.list(all=True, filters=label)),
+            len(docker_client.networks.list(filters=label)),
+            len(docker_client.volumes.list(filters=label)),
+        )
 
     assert leftovers() == (3, 1, 1)  # holder, app, tester; the network; the volume
     result = crucible("sandbox", "cleanup", "--run", run_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import textwrap
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +25,9 @@ def pod(docker_backend: Any, run_id: str) -> Iterator[Any]:
 
 
 def box(pod: Any, images: Any, name: str = "box", **limits: Any) -> Any:
-    spec = ContainerSpec(name=name, image=images.runtime.tag, user="sandbox", limits=Limits(**limits) if limits else None)
+    spec = ContainerSpec(
+        name=name, image=images.runtime.tag, user="sandbox", limits=Limits(**limits) if limits else None
+    )
     return pod.add(spec)
 
 
@@ -134,24 +137,38 @@ def test_exec_past_its_timeout_is_killed_and_reported(pod: Any, images: Any) -> 
 
 
 def test_containers_cannot_read_each_others_files(pod: Any, images: Any) -> None:
-    app = pod.add(ContainerSpec(name="app", image=images.runtime.tag, user="sandbox", command=["sleep", "7777"]))
+    app = pod.add(
+        ContainerSpec(name="app", image=images.runtime.tag, user="sandbox", command=["sleep", "7777"])
+    )
     tester = pod.add(
         ContainerSpec(name="tester", image=images.runtime.tag, user="sandbox", command=["sleep", "8888"])
     )
     app.put_archive("/work", tar_files({"app-secret.txt": "APP-SECRET-41"}, uid=1000))
     tester.put_archive("/work", tar_files({"hidden_test.py": "TESTER-SECRET-42"}, uid=1000))
-    probe = (
-        "import os, json\n"
-        "found = []\n"
-        "for top in ['/work', '/tmp', '/home', '/opt', '/root']:\n"
-        "    for root, dirs, files in os.walk(top):\n"
-        "        if root.count('/') > 4: dirs[:] = []\n"
-        "        for f in files:\n"
-        "            try:\n"
-        "                if SECRET in open(os.path.join(root, f), 'rb').read(65536): found.append(os.path.join(root, f))\n"
-        "            except OSError: pass\n"
-        "cmdlines = [open(f'/proc/{p}/cmdline','rb').read().decode(errors='replace') for p in os.listdir('/proc') if p.isdigit()]\n"
-        "print(json.dumps({'found': found, 'cmdlines': cmdlines}))\n"
+    probe = textwrap.dedent(
+        """
+        import os, json
+        found = []
+        for top in ["/work", "/tmp", "/home", "/opt", "/root"]:
+            for root, dirs, files in os.walk(top):
+                for name in files:
+                    path = os.path.join(root, name)
+                    try:
+                        with open(path, "rb") as handle:
+                            if SECRET in handle.read(65536):
+                                found.append(path)
+                    except OSError:
+                        pass
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+        cmdlines = []
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    cmdlines.append(handle.read().decode(errors="replace"))
+            except OSError:
+                pass
+        print(json.dumps({"found": found, "cmdlines": cmdlines}))
+        """
     )
     seen_by_tester = json.loads(tester.exec([TESTER_PYTHON, "-c", "SECRET=b'APP-SECRET-41'\n" + probe]).out)
     seen_by_app = json.loads(app.exec([TESTER_PYTHON, "-c", "SECRET=b'TESTER-SECRET-42'\n" + probe]).out)
