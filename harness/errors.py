@@ -14,9 +14,11 @@ harness or its infrastructure derive from :class:`InfraError` and exit 1; a samp
     |   +-- StoreError            the run store cannot be written or read
     +-- InfraError                exit 1, the harness or Docker failed
     |   +-- ImageBuildError       an image could not be built
+    |   |   +-- BuildStepFailed   a Dockerfile step exited non-zero (for an app image: the agent's fault)
     |   +-- SandboxError          a pod or container operation failed
     +-- ResolveError              pip could not resolve requirements into wheels; the caller decides
-                                  whose fault it is (the agent's for a workspace, infra for Crucible's)
+    |                             whose fault it is (the agent's for a workspace, infra for Crucible's)
+    +-- SubmissionError           the code under evaluation is at fault: the sample is a model_failure
 """
 
 from __future__ import annotations
@@ -71,9 +73,22 @@ class ImageBuildError(InfraError):
     """An image could not be built."""
 
 
+class BuildStepFailed(ImageBuildError):
+    """A step of a Dockerfile exited non-zero; ``log`` holds the build output."""
+
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log
+
+
 class SandboxError(InfraError):
     """A pod or container operation failed."""
 
 
 class ResolveError(CrucibleError):
     """pip could not resolve requirements into wheels; the message holds pip's own words."""
+
+
+class SubmissionError(CrucibleError):
+    """The workspace under evaluation is broken (no service.toml, cannot build, never healthy...).
+    The sample ends ``model_failure`` with this message as its reason."""

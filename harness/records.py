@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from harness.score.tests import TestsScore
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -80,3 +82,22 @@ class SmokeRecord(Record):
     rows_round_tripped: int = 0
     seconds: dict[str, float] = Field(default_factory=dict)
     reason: str = ""
+
+
+class SampleRecord(Record):
+    """One workspace evaluated against one fixture (from one variant and epoch, when generated)."""
+
+    run_id: str
+    sample_id: str
+    fixture_id: str
+    variant: str | None = None
+    epoch: int = 1
+    workspace_digest: str = ""
+    status: SampleStatus
+    reason: str = ""
+    attempts: int = 1
+    app_image: str = ""
+    tests: TestsScore | None = None
+    seconds: dict[str, float] = Field(default_factory=dict)
+    started_at: datetime = Field(default_factory=utc_now)
+    finished_at: datetime | None = None

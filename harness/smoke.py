@@ -33,7 +33,7 @@ def run_smoke(backend: SandboxBackend, images: ImageSet, run_id: str) -> SmokeRe
     try:
         seconds["pod"] = time.monotonic() - started
         mark = time.monotonic()
-        start_postgres(pod, images.postgres.tag)
+        start_postgres(pod, images.postgres.tag)  # the app role is enough here
         seconds["postgres_ready"] = time.monotonic() - mark
         mark = time.monotonic()
         app = pod.add(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ImageBuildError
+from harness.errors import BuildStepFailed, ImageBuildError
 from harness.records import ImageRecord
 
 Progress = Callable[[str], None]
@@ -92,7 +92,7 @@ def ensure_layer(client: Any, layer: Layer, progress: Progress, timeout: float =
             how="reused",
         )
     progress(f"building {layer.tag}")
-    tail: list[str] = []
+    log: list[str] = []
     image_id = ""
     stream = client.api.build(
         fileobj=io.BytesIO(layer.context()),
@@ -106,18 +106,20 @@ def ensure_layer(client: Any, layer: Layer, progress: Progress, timeout: float =
     )
     for chunk in stream:
         if "error" in chunk:
-            tail.append(str(chunk["error"]).strip())
-            raise ImageBuildError(f"building {layer.role} image failed: " + " | ".join(tail[-8:]))
-        text = str(chunk.get("stream", "")).strip()
+            log.append(str(chunk["error"]).strip())
+            raise BuildStepFailed(
+                f"building {layer.role} image failed: " + " | ".join(log[-8:]), "\n".join(log)
+            )
+        text = str(chunk.get("stream", "")).rstrip()
         if text:
-            tail = (tail + text.splitlines())[-20:]
+            log.extend(text.splitlines())
             progress(text.splitlines()[-1][:160])
         aux = chunk.get("aux")
         if isinstance(aux, dict) and "ID" in aux:
             image_id = str(aux["ID"])
     built = find_image(client, layer.tag)
     if built is None:
-        raise ImageBuildError(f"building {layer.role} image left no {layer.tag}: " + " | ".join(tail[-8:]))
+        raise ImageBuildError(f"building {layer.role} image left no {layer.tag}: " + " | ".join(log[-8:]))
     return ImageRecord(
         role=layer.role,
         tag=layer.tag,

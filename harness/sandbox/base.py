@@ -27,7 +27,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class ContainerSpec:
-    """One container of a pod. ``command`` None means an idle container that only serves execs."""
+    """One container of a pod. ``command`` None means an idle container that only serves execs.
+    ``files`` maps a directory to a tar archive unpacked there before the command starts."""
 
     name: str
     image: str
@@ -37,6 +38,7 @@ class ContainerSpec:
     user: str | None = None
     limits: Limits | None = None
     tmpfs: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -228,12 +228,18 @@ class DockerPod:
             holder_image, ["sleep", str(ttl_s)], "holder", network_mode="none", mem_limit="32m", pids_limit=16
         )
 
-    def _run(self, image: str, command: Sequence[str], role: str, **options: Any) -> Any:
+    def _run(
+        self,
+        image: str,
+        command: Sequence[str],
+        role: str,
+        files: Mapping[str, bytes] | None = None,
+        **options: Any,
+    ) -> Any:
         try:
-            return self.client.containers.run(
+            container = self.client.containers.create(
                 image,
                 list(command),
-                detach=True,
                 name=f"crucible-{self.pod_id}-{_safe(role)}",
                 labels={**self._labels, LABEL_ROLE: role},
                 cap_drop=["ALL"],
@@ -242,6 +248,11 @@ class DockerPod:
                 log_config=LOG_CONFIG,
                 **options,
             )
+            for dest, archive in (files or {}).items():
+                if not self.client.api.put_archive(container.id, "/", _prefixed(archive, dest)):
+                    raise SandboxError(f"copying files into {role}:{dest} failed")
+            container.start()
+            return container
         except Exception as exc:
             self.close()
             raise SandboxError(f"starting the {role} container of pod {self.pod_id} failed: {exc}") from exc
@@ -264,6 +275,7 @@ class DockerPod:
             nano_cpus=int(limits.cpus * 1e9),
             pids_limit=limits.pids,
             tmpfs=dict(spec.tmpfs),
+            files=spec.files,
         )
         handle = DockerContainer(self, spec.name, container, limits)
         self._containers[spec.name] = handle

@@ -61,6 +61,8 @@ class LocalContainer:
         self._spec, self._limits = spec, limits
         self._env = {**BASE_ENV, "HOME": str(self.root), **spec.env}
         self.map(spec.workdir).mkdir(parents=True, exist_ok=True)
+        for dest, archive in spec.files.items():
+            self.put_archive(dest, archive)
         self._main: subprocess.Popen[bytes] | None = None
         self._log = pod.root / f"{spec.name}.log"
         if spec.command:

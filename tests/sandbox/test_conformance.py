@@ -134,3 +134,15 @@ def test_close_is_idempotent_and_cleanup_finds_unclosed_pods(backend: SandboxBac
     counts = backend.cleanup(run)
     assert sum(counts.values()) >= 1
     assert sum(backend.cleanup(run).values()) == 0
+
+
+def test_files_are_in_place_before_the_command_starts(pod: Any, image: str) -> None:
+    archive = tar_files({"hello.txt": "before start\n"})
+    svc = pod.add(
+        ContainerSpec(name="svc", image=image, command=["sh", "-c", "cat in/hello.txt"], files={"/work/in": archive})
+    )
+    deadline = time.monotonic() + 20
+    while svc.state().running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert svc.state().exit_code == 0
+    assert svc.logs() == "before start\n"

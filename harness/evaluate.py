@@ -1,0 +1,152 @@
+"""Sequencing one sample through the stages: workspace -> build -> run -> score, with triage.
+
+Every artifact lands in ``samples/<sample_id>/`` of the run, so a sample can be re-scored from its
+artifacts alone (:func:`rescore_sample`) or re-evaluated from its stored workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.build import build_app
+from harness.config import CrucibleConfig
+from harness.errors import InfraError, SubmissionError
+from harness.fixtures import Fixture
+from harness.images import ImageSet, ensure_images
+from harness.records import SampleRecord, SampleStatus, utc_now
+from harness.run import PodResult, run_pod
+from harness.sandbox import SandboxBackend, create_backend
+from harness.sandbox.engine import connect
+from harness.score.tests import TestsScore, parse_junit
+from harness.store import RunDir
+from harness.workspace import load_workspace
+
+INFRA_ATTEMPTS = 2  # an infra failure is retried once
+
+
+@dataclass(frozen=True)
+class Engine:
+    config: CrucibleConfig
+    client: Any
+    images: ImageSet
+    backend: SandboxBackend
+
+    @classmethod
+    def start(cls, config: CrucibleConfig, progress: Callable[[str], None] = lambda _l: None) -> Engine:
+        client = connect(config.sandbox.docker_host)
+        images = ensure_images(client, config.images, progress)
+        return cls(config, client, images, create_backend(config, images.base.tag, client, name="docker"))
+
+
+def triage(pod_failure: str, tests: TestsScore | None) -> tuple[SampleStatus, str]:
+    """How a sample that was evaluated (no infra failure) ends, and why."""
+    if pod_failure:
+        return SampleStatus.MODEL_FAILURE, pod_failure
+    if tests is None or tests.total == 0:
+        return SampleStatus.MODEL_FAILURE, "no hidden test results"
+    if not tests.all_pass:
+        failing = tests.failing()
+        shown = ", ".join(failing[:3]) + (" ..." if len(failing) > 3 else "")
+        return (
+            SampleStatus.MODEL_FAILURE,
+            f"{len(failing)} of {tests.total - tests.skipped} hidden tests failed: {shown}",
+        )
+    return SampleStatus.OK, ""
+
+
+def _attempt(engine: Engine, fixture: Fixture, path: Path, run: RunDir, record: SampleRecord) -> SampleRecord:
+    folder = f"samples/{record.sample_id}"
+    seconds: dict[str, float] = {}
+    try:
+        workspace = load_workspace(path)
+    except SubmissionError as exc:
+        return record.model_copy(update={"status": SampleStatus.MODEL_FAILURE, "reason": exc.message})
+    run.write_bytes(f"{folder}/workspace.tar", workspace.archive)
+    record = record.model_copy(update={"workspace_digest": workspace.digest})
+    try:
+        app = build_app(engine.client, engine.images, workspace.requirements, engine.config.images)
+    except SubmissionError as exc:
+        run.write_text(f"{folder}/build.log", exc.message + "\n")
+        return record.model_copy(update={"status": SampleStatus.MODEL_FAILURE, "reason": exc.message})
+    run.write_text(f"{folder}/build.log", app.log)
+    seconds["build"] = round(app.seconds, 3)
+    pod = run_pod(engine.backend, engine.images, app.tag, workspace, fixture, run.run_id, record.sample_id)
+    _store_pod(run, folder, pod)
+    tests = parse_junit(pod.junit) if pod.junit else None
+    status, reason = triage(pod.failure, tests)
+    return record.model_copy(
+        update={
+            "status": status,
+            "reason": reason,
+            "tests": tests,
+            "app_image": app.tag,
+            "seconds": {**seconds, **pod.seconds},
+        }
+    )
+
+
+def _store_pod(run: RunDir, folder: str, pod: PodResult) -> None:
+    for name, text in pod.logs.items():
+        run.write_text(f"{folder}/logs/{name}.log", text)
+    if pod.junit:
+        run.write_bytes(f"{folder}/junit.xml", pod.junit)
+    run.write_text(f"{folder}/pytest.txt", pod.pytest_output)
+    run.write_text(
+        f"{folder}/pod.json", json.dumps({"failure": pod.failure, "seconds": pod.seconds}, indent=2)
+    )
+
+
+def evaluate_workspace(
+    engine: Engine,
+    fixture: Fixture,
+    path: Path,
+    run: RunDir,
+    sample_id: str,
+    *,
+    variant: str | None = None,
+    epoch: int = 1,
+) -> SampleRecord:
+    """Evaluate the workspace at ``path``; the record is stored and returned. Never raises for the
+    workspace's own faults (model_failure) nor for infrastructure (infra_failure after one retry)."""
+    started = time.monotonic()
+    base = SampleRecord(
+        run_id=run.run_id,
+        sample_id=sample_id,
+        fixture_id=fixture.id,
+        variant=variant,
+        epoch=epoch,
+        status=SampleStatus.INFRA_FAILURE,
+    )
+    record = base
+    for attempt in range(1, INFRA_ATTEMPTS + 1):
+        try:
+            record = _attempt(engine, fixture, path, run, base.model_copy(update={"attempts": attempt}))
+            break
+        except InfraError as exc:
+            record = base.model_copy(
+                update={"attempts": attempt, "reason": f"infrastructure: {exc.one_line()}"}
+            )
+    seconds = {**record.seconds, "total": round(time.monotonic() - started, 3)}
+    record = record.model_copy(update={"seconds": seconds, "finished_at": utc_now()})
+    run.write_record(f"samples/{sample_id}/record.json", record)
+    return record
+
+
+def rescore_sample(run: RunDir, sample_id: str) -> SampleRecord:
+    """Recompute a stored sample's scores from its artifacts alone (no Docker, no model)."""
+    folder = f"samples/{sample_id}"
+    record = run.read_record(f"{folder}/record.json", SampleRecord)
+    if record.status is SampleStatus.INFRA_FAILURE or not run.exists(f"{folder}/pod.json"):
+        return record
+    pod = json.loads((run.path / folder / "pod.json").read_text())
+    junit = run.path / folder / "junit.xml"
+    tests = parse_junit(junit.read_bytes()) if junit.is_file() else None
+    status, reason = triage(str(pod.get("failure", "")), tests)
+    updated = record.model_copy(update={"status": status, "reason": reason, "tests": tests})
+    run.write_record(f"{folder}/record.json", updated)
+    return updated

@@ -1,0 +1,160 @@
+"""Fixture specs on disk: ``fixtures/<id>/fixture.toml`` and the files beside it, and their mutants."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import ConfigError, UserError
+
+M = TypeVar("M", bound=BaseModel)
+REQUIRED_FILES = ("fixture.toml", "spec.md", "openapi.yaml", "tests", "reference")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Timeouts(_Strict):
+    build_s: float = 600.0
+    migrate_s: float = 120.0
+    ready_s: float = 60.0
+    tests_s: float = 600.0
+
+
+class Weights(_Strict):
+    tests: float = 1.0
+    security: float = 0.0
+    migrations: float = 0.0
+
+
+class FixtureSpec(_Strict):
+    id: str
+    title: str
+    kind: Literal["greenfield", "brownfield"]
+    summary: str = ""
+    port: int = 8000
+    env: dict[str, str] = Field(default_factory=dict)
+    timeouts: Timeouts = Timeouts()
+    weights: Weights = Weights()
+
+
+class Edit(_Strict):
+    file: str
+    find: str
+    replace: str
+
+
+class MutantExpectation(_Strict):
+    check: Literal["tests", "status"]
+    failing: list[str] = Field(default_factory=list, description="hidden tests that must fail, exactly")
+    status: Literal["ok", "model_failure"] = "ok"
+    reason_contains: str = ""
+
+
+class MutantSpec(_Strict):
+    description: str
+    expect: MutantExpectation
+    edits: list[Edit] = Field(default_factory=list, alias="edit")
+    remove: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: Path
+    spec: MutantSpec
+
+    def materialise(self, reference: Path, dest: Path) -> Path:
+        """A copy of ``reference`` with this mutant's edits applied, at ``dest``."""
+        shutil.copytree(reference, dest, ignore=shutil.ignore_patterns("__pycache__"))
+        for extra in sorted(p for p in self.path.rglob("*") if p.is_file() and p.name != "mutant.toml"):
+            target = dest / extra.relative_to(self.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(extra, target)
+        for name in self.spec.remove:
+            (dest / name).unlink()
+        for edit in self.spec.edits:
+            target = dest / edit.file
+            text = target.read_text()
+            if text.count(edit.find) != 1:
+                raise ConfigError(
+                    f"{self.path / 'mutant.toml'}: edit of {edit.file} finds its text "
+                    f"{text.count(edit.find)} times",
+                    "make `find` match exactly once in the reference",
+                )
+            target.write_text(text.replace(edit.find, edit.replace))
+        return dest
+
+
+@dataclass(frozen=True)
+class Fixture:
+    root: Path
+    spec: FixtureSpec
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def tests_dir(self) -> Path:
+        return self.root / "tests"
+
+    @property
+    def reference(self) -> Path:
+        return self.root / "reference"
+
+    def mutants(self) -> list[Mutant]:
+        found = []
+        for path in sorted((self.root / "mutants").glob("*/mutant.toml")):
+            found.append(Mutant(path.parent.name, path.parent, _load(path, MutantSpec)))
+        return found
+
+    def task_text(self) -> str:
+        return (self.root / "spec.md").read_text()
+
+
+def _load(path: Path, model: type[M]) -> M:
+    try:
+        data = tomllib.loads(path.read_text())
+        return model.model_validate(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})", "correct the syntax") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: field {field!r}: {first['msg']}", "fix that field") from exc
+
+
+def load_fixture(root: Path) -> Fixture:
+    missing = [name for name in REQUIRED_FILES if not (root / name).exists()]
+    if missing:
+        raise ConfigError(f"fixture {root} lacks {', '.join(missing)}", "add them (see DESIGN: Fixtures)")
+    spec = _load(root / "fixture.toml", FixtureSpec)
+    if spec.id != root.name:
+        raise ConfigError(
+            f"{root / 'fixture.toml'}: id {spec.id!r} differs from its folder", f"set id = {root.name!r}"
+        )
+    return Fixture(root, spec)
+
+
+def fixtures_dir(project_root: Path) -> Path:
+    return project_root / "fixtures"
+
+
+def list_fixtures(project_root: Path) -> list[Fixture]:
+    base = fixtures_dir(project_root)
+    return [load_fixture(p.parent) for p in sorted(base.glob("*/fixture.toml"))]
+
+
+def find_fixture(project_root: Path, fixture_id: str) -> Fixture:
+    root = fixtures_dir(project_root) / fixture_id
+    if not (root / "fixture.toml").is_file():
+        known = ", ".join(f.id for f in list_fixtures(project_root)) or "none"
+        raise UserError(f"unknown fixture {fixture_id!r}", f"use one of: {known} (`crucible fixtures list`)")
+    return load_fixture(root)
