@@ -62,6 +62,13 @@ def doctor(ctx: typer.Context) -> None:
         raise typer.Exit(1)
 
 
+def _engine(config: CrucibleConfig) -> Any:
+    from harness.evaluate import Engine
+
+    with err.status("images") as status:
+        return Engine.start(config, lambda line: status.update(f"images: {line[:100]}"))
+
+
 def _engine_and_images(config: CrucibleConfig) -> tuple[Any, Any]:
     from harness.images import ensure_images
     from harness.sandbox.engine import connect
@@ -134,6 +141,17 @@ def smoke(ctx: typer.Context) -> None:
         f"over the pod's loopback ({stages}); record in {run.path / 'smoke.json'}",
         highlight=False,
     )
+
+
+def _register_evaluation_commands() -> None:
+    from harness import cli_eval
+
+    app.command()(cli_eval.score)
+    app.command()(cli_eval.rescore)
+    app.add_typer(cli_eval.fixtures_app, name="fixtures")
+
+
+_register_evaluation_commands()
 
 
 def main() -> None:
