@@ -22,7 +22,7 @@ from harness.records import SampleRecord, SampleStatus, utc_now
 from harness.run import PodResult, run_pod
 from harness.sandbox import SandboxBackend, create_backend
 from harness.sandbox.engine import connect
-from harness.score.tests import TestsScore, parse_junit
+from harness.score.tests import SuiteScore, parse_junit
 from harness.store import RunDir
 from harness.workspace import load_workspace
 
@@ -43,7 +43,7 @@ class Engine:
         return cls(config, client, images, create_backend(config, images.base.tag, client, name="docker"))
 
 
-def triage(pod_failure: str, tests: TestsScore | None) -> tuple[SampleStatus, str]:
+def triage(pod_failure: str, tests: SuiteScore | None) -> tuple[SampleStatus, str]:
     """How a sample that was evaluated (no infra failure) ends, and why."""
     if pod_failure:
         return SampleStatus.MODEL_FAILURE, pod_failure

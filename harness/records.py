@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness.score.tests import TestsScore
+from harness.score.tests import SuiteScore
 
 
 def utc_now() -> datetime:
@@ -97,7 +97,7 @@ class SampleRecord(Record):
     reason: str = ""
     attempts: int = 1
     app_image: str = ""
-    tests: TestsScore | None = None
+    tests: SuiteScore | None = None
     seconds: dict[str, float] = Field(default_factory=dict)
     started_at: datetime = Field(default_factory=utc_now)
     finished_at: datetime | None = None

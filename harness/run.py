@@ -8,6 +8,7 @@ with a ``failure`` (a model failure); problems of Docker or the harness raise In
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,9 +65,24 @@ class _Clock:
         self.mark = now
 
 
-def _tail(text: str, lines: int = 12) -> str:
-    kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
-    return " | ".join(kept)[-900:]
+_EXCEPTION_LINE = re.compile(
+    r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Warning)|KeyError|[\w.]+Error)\b(:.*)?$"
+)
+_FRAME_LINE = re.compile(r'^File "([^"<]+)", line (\d+)')
+
+
+def summarise_failure(log: str, fallback_lines: int = 3) -> str:
+    """The gist of a crash log for a person: the last exception and where it was raised, else the
+    last few lines."""
+    lines = [line.strip() for line in log.strip().splitlines() if line.strip()]
+    for index in range(len(lines) - 1, -1, -1):
+        if _EXCEPTION_LINE.match(lines[index]):
+            where = next(
+                (m for m in (_FRAME_LINE.match(line) for line in reversed(lines[:index])) if m), None
+            )
+            place = f" ({where.group(1)}, line {where.group(2)})" if where else ""
+            return f"{lines[index][:300]}{place}"
+    return " | ".join(lines[-fallback_lines:])[-600:]
 
 
 def run_pod(
@@ -119,7 +135,8 @@ def _evaluate(
         done = migrate.exec(command, timeout=spec.timeouts.migrate_s)
         result.logs["migrate"] = done.out + done.err
         if not done.ok:
-            result.failure = f"migrations failed ({command}): {done.describe()}"
+            gist = "timed out" if done.timed_out else summarise_failure(done.out + done.err)
+            result.failure = f"migrations failed ({command}): {gist}"
             clock.lap("migrate")
             return
     clock.lap("migrate")
@@ -165,7 +182,7 @@ def _wait_healthy(app: Container, tester: Container, port: int, timeout: float, 
             killed = " (out of memory)" if state.oom_killed else ""
             result.failure = (
                 f"the app exited with code {state.exit_code}{killed} before it answered GET /health: "
-                f"{_tail(app.logs(20_000))}"
+                f"{summarise_failure(app.logs(20_000))}"
             )
             return False
         window = min(2.0, max(0.1, deadline - time.monotonic()))
@@ -204,9 +221,8 @@ def _run_hidden_tests(tester: Container, tests_dir: Path, timeout: float, result
     if done.timed_out:
         result.failure = f"the hidden tests did not finish within {timeout:.0f} s"
     if done.exit_code not in (0, 1) and not done.timed_out:
-        raise SandboxError(
-            f"the hidden tests could not run (pytest exit {done.exit_code}): {_tail(result.pytest_output)}"
-        )
+        gist = summarise_failure(result.pytest_output)
+        raise SandboxError(f"the hidden tests could not run (pytest exit {done.exit_code}): {gist}")
     try:
         result.junit = next(iter(untar_files(tester.get_archive(JUNIT_PATH)).values()))
     except (SandboxError, StopIteration):

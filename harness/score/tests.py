@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
 
-class TestCase(BaseModel):
+class CaseResult(BaseModel):
     model_config = ConfigDict(frozen=True)
     nodeid: str
     outcome: Outcome
@@ -18,7 +18,7 @@ class TestCase(BaseModel):
     message: str = ""
 
 
-class TestsScore(BaseModel):
+class SuiteScore(BaseModel):
     model_config = ConfigDict(frozen=True)
     total: int
     passed: int
@@ -28,7 +28,7 @@ class TestsScore(BaseModel):
     pass_rate: float
     all_pass: bool
     seconds: float
-    cases: list[TestCase]
+    cases: list[CaseResult]
 
     def failing(self) -> list[str]:
         return [case.nodeid for case in self.cases if case.outcome in ("failed", "error")]
@@ -47,10 +47,10 @@ def _nodeid(case: ET.Element) -> str:
     return "::".join([x for x in (module, *classes) if x] + [case.get("name", "")])
 
 
-def parse_junit(xml: bytes) -> TestsScore:
+def parse_junit(xml: bytes) -> SuiteScore:
     """Score a pytest JUnit XML report. Skipped tests count in ``total`` but not in the pass rate."""
     root = ET.fromstring(xml)  # noqa: S314 - see the import
-    cases: list[TestCase] = []
+    cases: list[CaseResult] = []
     for element in root.iter("testcase"):
         outcome: Outcome = "passed"
         message = ""
@@ -60,7 +60,7 @@ def parse_junit(xml: bytes) -> TestsScore:
                 message = (child.get("message") or (child.text or "")).strip()[:2000]
                 break
         cases.append(
-            TestCase(
+            CaseResult(
                 nodeid=_nodeid(element),
                 outcome=outcome,
                 seconds=float(element.get("time", 0) or 0),
@@ -69,7 +69,7 @@ def parse_junit(xml: bytes) -> TestsScore:
         )
     counted = [c for c in cases if c.outcome != "skipped"]
     passed = sum(c.outcome == "passed" for c in cases)
-    return TestsScore(
+    return SuiteScore(
         total=len(cases),
         passed=passed,
         failed=sum(c.outcome == "failed" for c in cases),

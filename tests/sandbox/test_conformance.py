@@ -139,7 +139,9 @@ def test_close_is_idempotent_and_cleanup_finds_unclosed_pods(backend: SandboxBac
 def test_files_are_in_place_before_the_command_starts(pod: Any, image: str) -> None:
     archive = tar_files({"hello.txt": "before start\n"})
     svc = pod.add(
-        ContainerSpec(name="svc", image=image, command=["sh", "-c", "cat in/hello.txt"], files={"/work/in": archive})
+        ContainerSpec(
+            name="svc", image=image, command=["sh", "-c", "cat in/hello.txt"], files={"/work/in": archive}
+        )
     )
     deadline = time.monotonic() + 20
     while svc.state().running and time.monotonic() < deadline:
