@@ -64,6 +64,26 @@ def print_record(record: SampleRecord, run: RunDir) -> None:
         for case in [c for c in t.cases if c.outcome in ("failed", "error")][:15]:
             first = (case.message.splitlines() or [""])[0][:160]
             table.add_row(f"  {case.outcome}", f"{case.nodeid}: {first}")
+    if record.migrations:
+        m = record.migrations
+        failing = m.failing()
+        table.add_row(
+            "migrations",
+            f"score {m.score():.2f}; "
+            + ("all checks pass" if not failing else "failing: " + ", ".join(failing)),
+        )
+        if m.error:
+            table.add_row("  error", m.error)
+        for check in m.revisions:
+            verdict = (
+                "ok"
+                if check.score() == 1.0
+                else check.error
+                or "; ".join(check.downgrade_diff[:2] + check.reupgrade_diff[:2] + check.data_diff[:2])
+            )
+            table.add_row(f"  {check.revision[:12]}", f"{check.doc[:40]}: {verdict}")
+        for line in m.base_diff[:4] + (m.runtime_changes or [])[:4]:
+            table.add_row("  schema", line)
     table.add_row("stages", "  ".join(f"{k} {v:.2f}s" for k, v in record.seconds.items()))
     table.add_row("record", str(run.path / "samples" / record.sample_id / "record.json"))
     out.print(table)
@@ -72,24 +92,35 @@ def print_record(record: SampleRecord, run: RunDir) -> None:
 def score(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="the workspace directory to evaluate")],
-    fixture: Annotated[str, typer.Option("--fixture", "-f", help="fixture id, e.g. jwt-auth")],
+    fixture: Annotated[str | None, typer.Option("--fixture", "-f", help="fixture id, e.g. jwt-auth")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="tests or migrations (repeatable)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the record as JSON")] = False,
 ) -> None:
     """Evaluate a backend workspace against a fixture and store the sample. Exit 0 ok, 3 model failure,
-    1 infra failure."""
+    1 infra failure. `--only migrations` needs no fixture."""
     from harness.cli import _config, _engine
     from harness.evaluate import evaluate_workspace
-    from harness.fixtures import find_fixture
+    from harness.fixtures import Fixture, find_fixture
+    from harness.run import ALL_CHECKS
 
     config = _config(ctx)
     if not path.is_dir():
         raise UserError(f"workspace {path} is not a directory", "pass the folder that holds service.toml")
-    found = find_fixture(config.project_root, fixture)
+    checks = frozenset(only or ALL_CHECKS)
+    if unknown := checks - ALL_CHECKS:
+        raise UserError(
+            f"--only {', '.join(sorted(unknown))} is not a check", "use --only tests or --only migrations"
+        )
+    if fixture is None and "tests" in checks:
+        raise UserError(
+            "--fixture is required to run hidden tests", "add --fixture ID, or use --only migrations"
+        )
+    found = find_fixture(config.project_root, fixture) if fixture else Fixture.bare()
     engine = _engine(config)
     _, manifest, run = _new_run(ctx, "score", f"{found.id} {path}")
     out, err = _console()
     with err.status(f"scoring {path} against {found.id}"):  # type: ignore[attr-defined]
-        record = evaluate_workspace(engine, found, path.resolve(), run, f"{found.id}.score")
+        record = evaluate_workspace(engine, found, path.resolve(), run, f"{found.id}.score", checks=checks)
     _finish(run, manifest, record.status is not SampleStatus.INFRA_FAILURE)
     if as_json:
         out.print_json(record.model_dump_json())  # type: ignore[attr-defined]

@@ -19,9 +19,10 @@ from harness.errors import InfraError, SubmissionError
 from harness.fixtures import Fixture
 from harness.images import ImageSet, ensure_images
 from harness.records import SampleRecord, SampleStatus, utc_now
-from harness.run import PodResult, run_pod
+from harness.run import ALL_CHECKS, PodResult, run_pod
 from harness.sandbox import SandboxBackend, create_backend
 from harness.sandbox.engine import connect
+from harness.score.migrations.report import MigrationReport
 from harness.score.tests import SuiteScore, parse_junit
 from harness.store import RunDir
 from harness.workspace import load_workspace
@@ -59,7 +60,9 @@ def triage(pod_failure: str, tests: SuiteScore | None) -> tuple[SampleStatus, st
     return SampleStatus.OK, ""
 
 
-def _attempt(engine: Engine, fixture: Fixture, path: Path, run: RunDir, record: SampleRecord) -> SampleRecord:
+def _attempt(
+    engine: Engine, fixture: Fixture, path: Path, run: RunDir, record: SampleRecord, checks: frozenset[str]
+) -> SampleRecord:
     folder = f"samples/{record.sample_id}"
     seconds: dict[str, float] = {}
     try:
@@ -75,19 +78,26 @@ def _attempt(engine: Engine, fixture: Fixture, path: Path, run: RunDir, record: 
         return record.model_copy(update={"status": SampleStatus.MODEL_FAILURE, "reason": exc.message})
     run.write_text(f"{folder}/build.log", app.log)
     seconds["build"] = round(app.seconds, 3)
-    pod = run_pod(engine.backend, engine.images, app.tag, workspace, fixture, run.run_id, record.sample_id)
+    pod = run_pod(
+        engine.backend, engine.images, app.tag, workspace, fixture, run.run_id, record.sample_id, checks
+    )
     _store_pod(run, folder, pod)
     tests = parse_junit(pod.junit) if pod.junit else None
-    status, reason = triage(pod.failure, tests)
+    status, reason = triage(pod.failure, tests) if "tests" in checks else _triage_migrations(pod.failure)
     return record.model_copy(
         update={
             "status": status,
             "reason": reason,
             "tests": tests,
+            "migrations": pod.migrations,
             "app_image": app.tag,
             "seconds": {**seconds, **pod.seconds},
         }
     )
+
+
+def _triage_migrations(pod_failure: str) -> tuple[SampleStatus, str]:
+    return (SampleStatus.MODEL_FAILURE, pod_failure) if pod_failure else (SampleStatus.OK, "")
 
 
 def _store_pod(run: RunDir, folder: str, pod: PodResult) -> None:
@@ -99,6 +109,8 @@ def _store_pod(run: RunDir, folder: str, pod: PodResult) -> None:
     run.write_text(
         f"{folder}/pod.json", json.dumps({"failure": pod.failure, "seconds": pod.seconds}, indent=2)
     )
+    if pod.migrations is not None:
+        run.write_text(f"{folder}/migrations.json", pod.migrations.model_dump_json(indent=2))
 
 
 def evaluate_workspace(
@@ -110,6 +122,7 @@ def evaluate_workspace(
     *,
     variant: str | None = None,
     epoch: int = 1,
+    checks: frozenset[str] = ALL_CHECKS,
 ) -> SampleRecord:
     """Evaluate the workspace at ``path``; the record is stored and returned. Never raises for the
     workspace's own faults (model_failure) nor for infrastructure (infra_failure after one retry)."""
@@ -121,11 +134,14 @@ def evaluate_workspace(
         variant=variant,
         epoch=epoch,
         status=SampleStatus.INFRA_FAILURE,
+        checks=sorted(checks),
     )
     record = base
     for attempt in range(1, INFRA_ATTEMPTS + 1):
         try:
-            record = _attempt(engine, fixture, path, run, base.model_copy(update={"attempts": attempt}))
+            record = _attempt(
+                engine, fixture, path, run, base.model_copy(update={"attempts": attempt}), checks
+            )
             break
         except InfraError as exc:
             record = base.model_copy(
@@ -146,7 +162,12 @@ def rescore_sample(run: RunDir, sample_id: str) -> SampleRecord:
     pod = json.loads((run.path / folder / "pod.json").read_text())
     junit = run.path / folder / "junit.xml"
     tests = parse_junit(junit.read_bytes()) if junit.is_file() else None
-    status, reason = triage(str(pod.get("failure", "")), tests)
-    updated = record.model_copy(update={"status": status, "reason": reason, "tests": tests})
+    failure = str(pod.get("failure", ""))
+    status, reason = triage(failure, tests) if "tests" in record.checks else _triage_migrations(failure)
+    report = run.path / folder / "migrations.json"
+    migrations = MigrationReport.model_validate_json(report.read_bytes()) if report.is_file() else None
+    updated = record.model_copy(
+        update={"status": status, "reason": reason, "tests": tests, "migrations": migrations}
+    )
     run.write_record(f"{folder}/record.json", updated)
     return updated

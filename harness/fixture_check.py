@@ -25,34 +25,60 @@ class Verdict:
 
 
 def judge_reference(fixture: Fixture, record: SampleRecord) -> Verdict:
-    tests = record.tests
+    tests, migrations = record.tests, record.migrations
     observed = record.reason or (f"{tests.passed}/{tests.total} tests passed" if tests else "no tests")
-    ok = record.status is SampleStatus.OK and tests is not None and tests.all_pass
-    return Verdict(fixture.id, "reference", "ok, every hidden test passes", observed, ok, record)
+    if migrations is not None:
+        failing = migrations.failing()
+        observed += f"; migrations {migrations.score():.2f}" + (f" ({', '.join(failing)})" if failing else "")
+    ok = (
+        record.status is SampleStatus.OK
+        and tests is not None
+        and tests.all_pass
+        and (migrations is None or not migrations.failing())
+    )
+    return Verdict(
+        fixture.id, "reference", "ok: every hidden test and migration check passes", observed, ok, record
+    )
+
+
+def _exact(kind: str, wanted: set[str], failing: set[str]) -> tuple[str, list[str]]:
+    expected = f"exactly these {kind} fail: {', '.join(sorted(wanted))}"
+    missed, extra = sorted(wanted - failing), sorted(failing - wanted)
+    problems = ([f"not caught by {', '.join(missed)}"] if missed else []) + (
+        [f"also failing: {', '.join(extra)}"] if extra else []
+    )
+    return expected, problems
 
 
 def judge_mutant(fixture: Fixture, mutant: Mutant, record: SampleRecord) -> Verdict:
+    """A mutant is caught as declared when exactly the declared checks fail and every other check of
+    the sample passes (a mutant of the migrations must not break hidden tests, and the reverse)."""
     expect = mutant.spec.expect
     subject = f"mutant {mutant.name}"
     if record.status is SampleStatus.INFRA_FAILURE:
         return Verdict(fixture.id, subject, expect.check, f"infra failure: {record.reason}", False, record)
-    if expect.check == "tests":
-        wanted = set(expect.failing)
-        failing = set(record.tests.failing()) if record.tests else set()
-        expected = f"exactly these tests fail: {', '.join(sorted(wanted))}"
-        if record.tests is None:
-            return Verdict(fixture.id, subject, expected, f"no tests ran: {record.reason}", False, record)
-        missed, extra = sorted(wanted - failing), sorted(failing - wanted)
-        parts = ([f"not caught by {', '.join(missed)}"] if missed else []) + (
-            [f"also failing: {', '.join(extra)}"] if extra else []
+    if expect.check == "status":
+        expected = f"status {expect.status}" + (
+            f" with {expect.reason_contains!r}" if expect.reason_contains else ""
         )
-        observed = "; ".join(parts) or f"caught by {len(wanted)} test(s)"
-        return Verdict(fixture.id, subject, expected, observed, not parts, record)
-    expected = f"status {expect.status}" + (
-        f" with {expect.reason_contains!r}" if expect.reason_contains else ""
-    )
-    ok = record.status.value == expect.status and expect.reason_contains in record.reason
-    return Verdict(fixture.id, subject, expected, f"{record.status.value}: {record.reason}", ok, record)
+        ok = record.status.value == expect.status and expect.reason_contains in record.reason
+        return Verdict(fixture.id, subject, expected, f"{record.status.value}: {record.reason}", ok, record)
+    tests = set(record.tests.failing()) if record.tests else None
+    migrations = set(record.migrations.failing()) if record.migrations else None
+    observed = {"tests": tests, "migrations": migrations}[expect.check]
+    if observed is None:
+        return Verdict(
+            fixture.id, subject, expect.check, f"no {expect.check} results: {record.reason}", False, record
+        )
+    expected, problems = _exact(expect.check, set(expect.failing), observed)
+    other = migrations if expect.check == "tests" else tests
+    if other:
+        problems.append(
+            f"{'migration checks' if expect.check == 'tests' else 'tests'} also fail: "
+            + ", ".join(sorted(other))
+        )
+    text = "; ".join(problems) or f"caught by {len(expect.failing)} {expect.check} check(s)"
+    return Verdict(fixture.id, subject, expected, text, not problems, record)
 
 
 def check_fixture(

@@ -51,8 +51,10 @@ class Edit(_Strict):
 
 
 class MutantExpectation(_Strict):
-    check: Literal["tests", "status"]
-    failing: list[str] = Field(default_factory=list, description="hidden tests that must fail, exactly")
+    check: Literal["tests", "migrations", "status"]
+    failing: list[str] = Field(
+        default_factory=list, description="hidden tests, or migration checks, that must fail: exactly these"
+    )
     status: Literal["ok", "model_failure"] = "ok"
     reason_contains: str = ""
 
@@ -108,6 +110,11 @@ class Fixture:
     @property
     def reference(self) -> Path:
         return self.root / "reference"
+
+    @classmethod
+    def bare(cls) -> Fixture:
+        """No fixture: default settings and no hidden tests (for checks that need none)."""
+        return cls(Path("/nonexistent"), FixtureSpec(id="none", title="no fixture", kind="greenfield"))
 
     def mutants(self) -> list[Mutant]:
         found = []

@@ -8,16 +8,19 @@ with a ``failure`` (a model failure); problems of Docker or the harness raise In
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from harness.crashlog import summarise_failure
 from harness.errors import SandboxError
 from harness.fixtures import Fixture
 from harness.images import ImageSet
 from harness.sandbox import Container, ContainerSpec, Limits, Pod, SandboxBackend, tar_files, untar_files
 from harness.sandbox.services import DATABASE_URL, start_postgres
+from harness.score.migrations.report import MigrationReport
+from harness.score.migrations.snapshot import diff
+from harness.stairway import Probe, run_stairway
 from harness.workspace import Workspace
 
 TESTER_PYTHON = "/opt/crucible/tester/bin/python"
@@ -43,6 +46,10 @@ sys.exit(1)
 """
 
 
+ALL_CHECKS = frozenset({"tests", "migrations"})
+APP_DATABASE = DATABASE_URL.rsplit("/", 1)[1]
+
+
 @dataclass
 class PodResult:
     """What one eval pod produced. ``failure`` set means the workspace is at fault."""
@@ -52,6 +59,7 @@ class PodResult:
     pytest_output: str = ""
     logs: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    migrations: MigrationReport | None = None
 
 
 class _Clock:
@@ -65,26 +73,6 @@ class _Clock:
         self.mark = now
 
 
-_EXCEPTION_LINE = re.compile(
-    r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Warning)|KeyError|[\w.]+Error)\b(:.*)?$"
-)
-_FRAME_LINE = re.compile(r'^File "([^"<]+)", line (\d+)')
-
-
-def summarise_failure(log: str, fallback_lines: int = 3) -> str:
-    """The gist of a crash log for a person: the last exception and where it was raised, else the
-    last few lines."""
-    lines = [line.strip() for line in log.strip().splitlines() if line.strip()]
-    for index in range(len(lines) - 1, -1, -1):
-        if _EXCEPTION_LINE.match(lines[index]):
-            where = next(
-                (m for m in (_FRAME_LINE.match(line) for line in reversed(lines[:index])) if m), None
-            )
-            place = f" ({where.group(1)}, line {where.group(2)})" if where else ""
-            return f"{lines[index][:300]}{place}"
-    return " | ".join(lines[-fallback_lines:])[-600:]
-
-
 def run_pod(
     backend: SandboxBackend,
     images: ImageSet,
@@ -93,13 +81,15 @@ def run_pod(
     fixture: Fixture,
     run_id: str,
     sample_id: str,
+    checks: frozenset[str] = ALL_CHECKS,
 ) -> PodResult:
+    """Evaluate ``workspace`` in a fresh pod; ``checks`` picks among `tests` and `migrations`."""
     result = PodResult()
     clock = _Clock(result)
     pod = backend.create_pod(run_id, sample_id)
     try:
         clock.lap("pod")
-        _evaluate(pod, images, app_image, workspace, fixture, result, clock)
+        _evaluate(pod, images, app_image, workspace, fixture, checks, result, clock)
     finally:
         _collect_logs(pod, result)
         pod.close()
@@ -113,45 +103,12 @@ def _evaluate(
     app_image: str,
     workspace: Workspace,
     fixture: Fixture,
+    checks: frozenset[str],
     result: PodResult,
     clock: _Clock,
 ) -> None:
     spec = fixture.spec
     database = start_postgres(pod, images.postgres.tag)
-    clock.lap("postgres")
-    app_env = {**spec.env, "DATABASE_URL": DATABASE_URL, "PORT": str(spec.port)}
-    base = ContainerSpec(
-        name="migrate",
-        image=app_image,
-        user="sandbox",
-        workdir="/app",
-        env=app_env,
-        limits=APP_LIMITS,
-        files={"/app": workspace.archive},
-    )
-    migrate = pod.add(base)
-    command = MIGRATION_COMMANDS.get(workspace.service.migrations.tool)
-    if command:
-        done = migrate.exec(command, timeout=spec.timeouts.migrate_s)
-        result.logs["migrate"] = done.out + done.err
-        if not done.ok:
-            gist = "timed out" if done.timed_out else summarise_failure(done.out + done.err)
-            result.failure = f"migrations failed ({command}): {gist}"
-            clock.lap("migrate")
-            return
-    clock.lap("migrate")
-    app = pod.add(
-        ContainerSpec(
-            name="app",
-            image=app_image,
-            user="sandbox",
-            workdir="/app",
-            env=app_env,
-            limits=APP_LIMITS,
-            files={"/app": workspace.archive},
-            command=["sh", "-c", workspace.service.service.start],
-        )
-    )
     tester_env = {
         **spec.env,
         "BASE_URL": f"http://127.0.0.1:{spec.port}",
@@ -164,12 +121,52 @@ def _evaluate(
             name="tester", image=images.runtime.tag, user="sandbox", workdir="/hidden", env=tester_env
         )
     )
-    if not _wait_healthy(app, tester, spec.port, spec.timeouts.ready_s, result):
+    probe = Probe(tester, database.superuser_url)
+    clock.lap("postgres")
+    app_env = {**spec.env, "DATABASE_URL": DATABASE_URL, "PORT": str(spec.port)}
+    code = ContainerSpec(
+        name="migrate",
+        image=app_image,
+        user="sandbox",
+        workdir="/app",
+        env=app_env,
+        limits=APP_LIMITS,
+        files={"/app": workspace.archive},
+    )
+    migrate = pod.add(code)
+    tool = workspace.service.migrations.tool
+    command = MIGRATION_COMMANDS.get(tool)
+    if command:
+        done = migrate.exec(command, timeout=spec.timeouts.migrate_s)
+        result.logs["migrate"] = done.out + done.err
+        if not done.ok:
+            gist = "timed out" if done.timed_out else summarise_failure(done.out + done.err)
+            result.failure = f"migrations failed ({command}): {gist}"
+            clock.lap("migrate")
+            return
+    clock.lap("migrate")
+    runtime_changes: list[str] | None = None
+    if "tests" in checks:
+        migrated = probe.on(APP_DATABASE).snapshot()
+        app = pod.add(replace(code, name="app", command=["sh", "-c", workspace.service.service.start]))
+        if not _wait_healthy(app, tester, spec.port, spec.timeouts.ready_s, result):
+            clock.lap("ready")
+            return
         clock.lap("ready")
-        return
-    clock.lap("ready")
-    _run_hidden_tests(tester, fixture.tests_dir, spec.timeouts.tests_s, result)
-    clock.lap("tests")
+        _run_hidden_tests(tester, fixture.tests_dir, spec.timeouts.tests_s, result)
+        clock.lap("tests")
+        changed = diff(migrated, probe.on(APP_DATABASE).snapshot())
+        runtime_changes = [line.replace("left behind", "created by the running app") for line in changed]
+    if "migrations" in checks and tool == "alembic":
+        report = run_stairway(migrate, probe, DATABASE_URL.rsplit("/", 1)[0], spec.timeouts.migrate_s)
+        result.migrations = report.model_copy(update={"runtime_changes": runtime_changes})
+        clock.lap("migrations")
+    elif "migrations" in checks and tool == "none":
+        result.migrations = MigrationReport(
+            tool="none",
+            error="no migrations: the runtime contract needs them",
+            runtime_changes=runtime_changes,
+        )
 
 
 def _wait_healthy(app: Container, tester: Container, port: int, timeout: float, result: PodResult) -> bool:

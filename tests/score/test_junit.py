@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
+from harness.crashlog import summarise_failure
 from harness.evaluate import triage
 from harness.records import SampleStatus
-from harness.run import summarise_failure
 from harness.score.tests import parse_junit
 
 RECORDED = Path(__file__).parent.parent / "data" / "recorded"

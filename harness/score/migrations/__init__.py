@@ -1,0 +1,1 @@
+"""Migration reversibility: catalog snapshots, their differences, and the stairway's score."""

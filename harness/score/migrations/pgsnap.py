@@ -1,0 +1,234 @@
+"""Runs INSIDE a pod (tester container), with only the standard library and psycopg: prints a JSON
+snapshot of the public schema read from PostgreSQL's catalog, or seeds/reads rows for data checks.
+
+    python pgsnap.py snapshot DATABASE_URL
+    python pgsnap.py seed DATABASE_URL ROWS OFFSET   -> {"written": {table: [row, ...]}, "skipped": {...}}
+    python pgsnap.py rows DATABASE_URL TABLES_JSON         -> {"table": [{col: value}, ...]}
+"""
+
+import datetime
+import decimal
+import json
+import sys
+import uuid
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+QUERIES = {
+    "columns": """
+        SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+               pg_get_expr(d.adbin, d.adrelid), a.attnum
+        FROM pg_attribute a
+        JOIN pg_class c ON c.oid = a.attrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY c.relname, a.attnum""",
+    "constraints": """
+        SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid)
+        FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+        JOIN pg_namespace n ON n.oid = k.connamespace
+        WHERE n.nspname = 'public' ORDER BY c.relname, k.conname""",
+    "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'",
+    "enums": """
+        SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
+        FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = 'public' GROUP BY t.typname""",
+    "sequences": """
+        SELECT sequencename, data_type::text, start_value, increment_by, min_value, max_value, cycle
+        FROM pg_sequences WHERE schemaname = 'public'""",
+    "views": """
+        SELECT viewname, definition FROM pg_views WHERE schemaname = 'public'
+        UNION ALL SELECT matviewname, definition FROM pg_matviews WHERE schemaname = 'public'""",
+    "triggers": """
+        SELECT t.tgname, c.relname, pg_get_triggerdef(t.oid)
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND NOT t.tgisinternal""",
+    "extensions": "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'",
+}
+CONSTRAINT_KINDS = {
+    "p": "primary key",
+    "u": "unique",
+    "c": "check",
+    "f": "foreign key",
+    "x": "exclusion",
+    "t": "trigger",
+    "n": "not null",
+}
+
+
+def snapshot(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "tables": {},
+        "constraints": {},
+        "indexes": {},
+        "enums": {},
+        "sequences": {},
+        "views": {},
+        "triggers": {},
+        "extensions": [],
+    }
+    for table, column, kind, notnull, default, _ in conn.execute(QUERIES["columns"]):
+        result["tables"].setdefault(table, {})[column] = {
+            "type": kind,
+            "nullable": not notnull,
+            "default": default,
+        }
+    for table, name, kind, definition in conn.execute(QUERIES["constraints"]):
+        result["constraints"][f"{table}.{name}"] = {
+            "kind": CONSTRAINT_KINDS.get(kind, kind),
+            "definition": definition,
+        }
+    for table, name, definition in conn.execute(QUERIES["indexes"]):
+        result["indexes"][name] = {"table": table, "definition": definition}
+    for name, labels in conn.execute(QUERIES["enums"]):
+        result["enums"][name] = list(labels)
+    for name, kind, start, step, low, high, cycle in conn.execute(QUERIES["sequences"]):
+        result["sequences"][name] = f"{kind} start {start} step {step} min {low} max {high} cycle {cycle}"
+    for name, definition in conn.execute(QUERIES["views"]):
+        result["views"][name] = " ".join(definition.split())
+    for name, table, definition in conn.execute(QUERIES["triggers"]):
+        result["triggers"][f"{table}.{name}"] = definition
+    result["extensions"] = sorted(row[0] for row in conn.execute(QUERIES["extensions"]))
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (uuid.UUID, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    return value
+
+
+def _value(kind: str, enums: dict[str, list[str]], index: int, column: str) -> Any:
+    """A value of SQL type ``kind`` for row ``index``; distinct per row so unique columns accept it."""
+    base = kind.split("(")[0].strip()
+    if kind.endswith("[]"):
+        return None
+    if base in enums:
+        return enums[base][index % len(enums[base])]
+    if base in ("smallint", "integer", "bigint"):
+        return 1000 + index
+    if base in ("numeric", "real", "double precision"):
+        return 10 + index
+    if base == "boolean":
+        return index % 2 == 0
+    if base == "uuid":
+        return str(uuid.UUID(int=0xC0FFEE00000000000000000000000000 + index))
+    if base.startswith("timestamp"):
+        return datetime.datetime(2024, 1, 1, 12, 0, tzinfo=datetime.UTC) + datetime.timedelta(days=index)
+    if base == "date":
+        return datetime.date(2024, 1, 1) + datetime.timedelta(days=index)
+    if base in ("json", "jsonb"):
+        return json.dumps({"seed": index})
+    if base == "bytea":
+        return str(index).encode()
+    if base in ("text", "character varying", "character", "citext"):
+        width = int(kind.split("(")[1].rstrip(")")) if "(" in kind else 40
+        text = f"seed{index}-{column}"[: max(width, 1)]
+        return f"s{index}@seed.example.com"[:width] if "email" in column and width >= 20 else text
+    return None
+
+
+def seed(conn: psycopg.Connection[Any], rows: int, offset: int = 0) -> dict[str, Any]:
+    """Insert ``rows`` rows into every table it can fill, parents first; report what it wrote."""
+    snap = snapshot(conn)
+    enums = snap["enums"]
+    tables = {t: cols for t, cols in snap["tables"].items() if t != "alembic_version"}
+    fks: dict[str, list[tuple[list[str], str, list[str]]]] = {}
+    for key, con in snap["constraints"].items():
+        if con["kind"] == "foreign key":
+            table = key.split(".", 1)[0]
+            definition = con["definition"]
+            columns = definition.split("(", 1)[1].split(")", 1)[0].split(", ")
+            target = definition.split("REFERENCES ", 1)[1]
+            parent = target.split("(", 1)[0].strip().strip('"')
+            parent_cols = target.split("(", 1)[1].split(")", 1)[0].split(", ")
+            fks.setdefault(table, []).append((columns, parent, parent_cols))
+    written: dict[str, list[dict[str, Any]]] = {}
+    pending, skipped = list(tables), {}
+    while pending:
+        progress = False
+        for table in list(pending):
+            parents = [p for _, p, _ in fks.get(table, []) if p != table]
+            if any(p in pending for p in parents):
+                continue
+            pending.remove(table)
+            progress = True
+            columns = tables[table]
+            generated = {c for c, meta in columns.items() if meta["default"] and "nextval" in meta["default"]}
+            names = [c for c in columns if c not in generated]
+            batch = []
+            for index in range(offset, offset + rows):
+                row = {c: _value(columns[c]["type"], enums, index, c) for c in names}
+                for cols, parent, parent_cols in fks.get(table, []):
+                    source = written.get(parent)
+                    for col, pcol in zip(cols, parent_cols, strict=False):
+                        col, pcol = col.strip('"'), pcol.strip('"')
+                        row[col] = source[index % len(source)].get(pcol) if source else None
+                batch.append(row)
+            try:
+                with conn.transaction():
+                    for row in batch:
+                        cols = [c for c in names if row[c] is not None or not columns[c]["nullable"]]
+                        query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING *").format(
+                            sql.Identifier(table),
+                            sql.SQL(", ").join(map(sql.Identifier, cols)),
+                            sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+                        )
+                        cur = conn.execute(query, [row[c] for c in cols])
+                        names_back = [d.name for d in cur.description or []]
+                        stored = dict(zip(names_back, cur.fetchone() or (), strict=False))
+                        written.setdefault(table, []).append(stored)
+            except psycopg.Error as exc:
+                written.pop(table, None)
+                skipped[table] = str(exc).splitlines()[0][:200]
+        if not progress:
+            for table in pending:
+                skipped[table] = "circular foreign keys"
+            break
+    return {
+        "written": {t: [{k: _jsonable(v) for k, v in r.items()} for r in rs] for t, rs in written.items()},
+        "skipped": skipped,
+    }
+
+
+def read_rows(conn: psycopg.Connection[Any], tables: dict[str, list[str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for table, columns in tables.items():
+        try:
+            with conn.transaction():
+                query = sql.SQL("SELECT {} FROM {}").format(
+                    sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table)
+                )
+                cur = conn.execute(query)
+                out[table] = [
+                    {c: _jsonable(v) for c, v in zip(columns, row, strict=True)} for row in cur.fetchall()
+                ]
+        except psycopg.Error as exc:
+            out[table] = {"error": str(exc).splitlines()[0][:200]}
+    return out
+
+
+def main() -> None:
+    action, url = sys.argv[1], sys.argv[2]
+    with psycopg.connect(url, autocommit=True) as conn:
+        if action == "snapshot":
+            print(json.dumps(snapshot(conn)))
+        elif action == "seed":
+            print(json.dumps(seed(conn, int(sys.argv[3]), int(sys.argv[4]))))
+        elif action == "rows":
+            print(json.dumps(read_rows(conn, json.loads(sys.argv[3]))))
+        else:
+            raise SystemExit(f"unknown action {action}")
+
+
+if __name__ == "__main__":
+    main()

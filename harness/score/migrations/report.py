@@ -1,0 +1,97 @@
+"""The migration report kept with a sample, its named checks and its score.
+
+Score (in [0, 1]): 0 when the migrations cannot upgrade an empty database to head. Otherwise the mean
+over revisions of that revision's round-trip score, the fraction of its checks that pass among
+`downgrade` (downgrade succeeds and restores the exact previous schema), `reupgrade` (upgrading again
+restores the exact upgraded schema) and `data` (rows present before the round trip are still there,
+equal, for the columns that existed before; counted only when rows could be seeded). That mean is then
+multiplied by 0.5 when the history has more than one head, by 0.8 when `downgrade base` does not leave
+an empty schema (only the version table may remain), and by 0.5 when the running app changed the schema
+itself (tables created at start-up instead of by migrations).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RevisionCheck(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    revision: str
+    doc: str = ""
+    upgrade_ok: bool = False
+    downgrade_ok: bool = False
+    downgrade_diff: list[str] = Field(default_factory=list)
+    reupgrade_ok: bool = False
+    reupgrade_diff: list[str] = Field(default_factory=list)
+    seeded_rows: int = 0
+    data_diff: list[str] = Field(default_factory=list)
+    error: str = ""
+
+    @property
+    def downgrade_restores(self) -> bool:
+        return self.downgrade_ok and not self.downgrade_diff
+
+    @property
+    def reupgrade_restores(self) -> bool:
+        return self.reupgrade_ok and not self.reupgrade_diff
+
+    @property
+    def data_checked(self) -> bool:
+        return self.seeded_rows > 0 and self.downgrade_ok
+
+    def score(self) -> float:
+        results = [self.downgrade_restores, self.reupgrade_restores]
+        if self.data_checked:
+            results.append(not self.data_diff)
+        return sum(results) / len(results)
+
+
+class MigrationReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    tool: str
+    heads: list[str] = Field(default_factory=list)
+    upgrade_from_empty: bool = False
+    error: str = ""
+    revisions: list[RevisionCheck] = Field(default_factory=list)
+    base_clean: bool = False
+    base_diff: list[str] = Field(default_factory=list)
+    runtime_changes: list[str] | None = Field(default=None, description="None when the app was not run")
+    seconds: float = 0.0
+
+    @property
+    def single_head(self) -> bool:
+        return len(self.heads) == 1
+
+    def failing(self) -> list[str]:
+        """Names of the checks that fail: `single_head`, `upgrade_from_empty`, `<rev>:downgrade`,
+        `<rev>:reupgrade`, `<rev>:data`, `base_clean`, `schema_from_migrations`."""
+        names = []
+        if not self.single_head:
+            names.append("single_head")
+        if not self.upgrade_from_empty:
+            names.append("upgrade_from_empty")
+        for check in self.revisions:
+            if check.upgrade_ok and not check.downgrade_restores:
+                names.append(f"{check.revision}:downgrade")
+            if check.upgrade_ok and not check.reupgrade_restores:
+                names.append(f"{check.revision}:reupgrade")
+            if check.data_checked and check.data_diff:
+                names.append(f"{check.revision}:data")
+        if self.upgrade_from_empty and not self.base_clean:
+            names.append("base_clean")
+        if self.runtime_changes:
+            names.append("schema_from_migrations")
+        return names
+
+    def score(self) -> float:
+        if not self.upgrade_from_empty or not self.revisions:
+            return 0.0
+        value = sum(check.score() for check in self.revisions) / len(self.revisions)
+        if not self.single_head:
+            value *= 0.5
+        if not self.base_clean:
+            value *= 0.8
+        if self.runtime_changes:
+            value *= 0.5
+        return round(value, 4)
