@@ -16,11 +16,13 @@ from harness.crashlog import summarise_failure
 from harness.errors import SandboxError
 from harness.fixtures import Fixture
 from harness.images import ImageSet
+from harness.migration_tools import DRIVERS
+from harness.probe import Probe
 from harness.sandbox import Container, ContainerSpec, Limits, Pod, SandboxBackend, tar_files, untar_files
 from harness.sandbox.services import DATABASE_URL, start_postgres
 from harness.score.migrations.report import MigrationReport
 from harness.score.migrations.snapshot import diff
-from harness.stairway import Probe, run_stairway
+from harness.stairway import run_stairway
 from harness.workspace import Workspace
 
 TESTER_PYTHON = "/opt/crucible/tester/bin/python"
@@ -157,8 +159,9 @@ def _evaluate(
         clock.lap("tests")
         changed = diff(migrated, probe.on(APP_DATABASE).snapshot())
         runtime_changes = [line.replace("left behind", "created by the running app") for line in changed]
-    if "migrations" in checks and tool == "alembic":
-        report = run_stairway(migrate, probe, DATABASE_URL.rsplit("/", 1)[0], spec.timeouts.migrate_s)
+    if "migrations" in checks and tool in DRIVERS:
+        driver = DRIVERS[tool](migrate, spec.timeouts.migrate_s)
+        report = run_stairway(driver, probe, DATABASE_URL.rsplit("/", 1)[0], spec.timeouts.migrate_s)
         result.migrations = report.model_copy(update={"runtime_changes": runtime_changes})
         clock.lap("migrations")
     elif "migrations" in checks and tool == "none":

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from harness.probe import TESTER_PYTHON, Probe
 from harness.sandbox import ContainerSpec
 from harness.sandbox.services import start_postgres
 from harness.score.migrations.snapshot import diff
-from harness.stairway import TESTER_PYTHON, Probe
 
 pytestmark = pytest.mark.docker
 PROJECT = Path(__file__).parent.parent
@@ -205,3 +205,36 @@ def test_only_migrations_needs_no_fixture_but_tests_do(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--fixture is required" in result.stderr
     result = crucible("score", "--only", "speed", str(SHOP), reports=tmp_path)
     assert result.returncode == 2 and "--only speed is not a check" in result.stderr
+
+
+DJANGO = Path(__file__).parent / "data" / "django_notes"
+
+
+def test_django_project_round_trips(tmp_path: Path, images: Any) -> None:
+    result = crucible("score", "--only", "migrations", str(DJANGO), reports=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = migrations_of(tmp_path)
+    assert report["tool"] == "django" and report["single_head"] and report["base_clean"]
+    assert [r["revision"] for r in report["revisions"]] == [
+        "notes.0001_initial",
+        "notes.0002_slug",
+        "notes.0003_index",
+    ]
+    assert all(not r["error"] and not r["downgrade_diff"] for r in report["revisions"])
+    assert report["revisions"][1]["seeded_rows"] == 3
+    assert "score 1.00; all checks pass" in result.stdout
+
+
+def test_django_irreversible_operation_is_caught(tmp_path: Path, images: Any) -> None:
+    project = tmp_path / "notes"
+    shutil.copytree(DJANGO, project)
+    migration = project / "notes" / "migrations" / "0002_slug.py"
+    migration.write_text(migration.read_text().replace(", reverse_code=migrations.RunPython.noop", ""))
+    result = crucible("score", "--only", "migrations", str(project), reports=tmp_path / "reports")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = migrations_of(tmp_path / "reports")
+    second = report["revisions"][1]
+    assert second["revision"] == "notes.0002_slug" and "IrreversibleError" in second["error"]
+    assert report["revisions"][2]["error"] == "not reached: stopped at notes.0002_slug"
+    assert not report["base_clean"]
+    assert "notes.0002_slug:downgrade" in result.stdout and "base_clean" in result.stdout

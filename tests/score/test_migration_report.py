@@ -64,6 +64,7 @@ def test_perfect_history_scores_one() -> None:
     report = MigrationReport(
         tool="alembic",
         heads=["b"],
+        single_head=True,
         upgrade_from_empty=True,
         base_clean=True,
         revisions=[check("a"), check("b", seeded_rows=3)],
@@ -76,6 +77,7 @@ def test_each_failure_is_named_and_costs_points() -> None:
     report = MigrationReport(
         tool="alembic",
         heads=["b", "c"],
+        single_head=False,
         upgrade_from_empty=True,
         base_clean=False,
         revisions=[
@@ -100,6 +102,7 @@ def test_no_upgrade_from_empty_scores_zero() -> None:
     report = MigrationReport(
         tool="alembic",
         heads=["a"],
+        single_head=True,
         upgrade_from_empty=False,
         revisions=[check("a", upgrade_ok=False, error="upgrade failed")],
     )
@@ -110,3 +113,11 @@ def test_data_counts_only_when_rows_were_seeded() -> None:
     assert check("a").score() == 1.0
     assert check("a", seeded_rows=0, data_diff=["x"]).score() == 1.0
     assert check("a", seeded_rows=2, data_diff=["x"]).score() == 2 / 3
+
+
+def test_version_tables_own_sequences_do_not_count() -> None:
+    django = Snapshot(
+        tables={"django_migrations": {}},
+        sequences={"django_migrations_id_seq": "bigint", "invoice_seq": "bigint"},
+    )
+    assert django.without_version_tables().sequences == {"invoice_seq": "bigint"}

@@ -48,6 +48,7 @@ QUERIES = {
         WHERE n.nspname = 'public' AND NOT t.tgisinternal""",
     "extensions": "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'",
 }
+VERSION_TABLES = ("alembic_version", "django_migrations")  # never seeded: they record what is applied
 CONSTRAINT_KINDS = {
     "p": "primary key",
     "u": "unique",
@@ -141,7 +142,7 @@ def seed(conn: psycopg.Connection[Any], rows: int, offset: int = 0) -> dict[str,
     """Insert ``rows`` rows into every table it can fill, parents first; report what it wrote."""
     snap = snapshot(conn)
     enums = snap["enums"]
-    tables = {t: cols for t, cols in snap["tables"].items() if t != "alembic_version"}
+    tables = {t: cols for t, cols in snap["tables"].items() if t not in VERSION_TABLES}
     fks: dict[str, list[tuple[list[str], str, list[str]]]] = {}
     for key, con in snap["constraints"].items():
         if con["kind"] == "foreign key":

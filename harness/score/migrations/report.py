@@ -51,6 +51,7 @@ class MigrationReport(BaseModel):
     model_config = ConfigDict(frozen=True)
     tool: str
     heads: list[str] = Field(default_factory=list)
+    single_head: bool = Field(default=False, description="Alembic: one head; Django: no conflicting leaves")
     upgrade_from_empty: bool = False
     error: str = ""
     revisions: list[RevisionCheck] = Field(default_factory=list)
@@ -58,10 +59,6 @@ class MigrationReport(BaseModel):
     base_diff: list[str] = Field(default_factory=list)
     runtime_changes: list[str] | None = Field(default=None, description="None when the app was not run")
     seconds: float = 0.0
-
-    @property
-    def single_head(self) -> bool:
-        return len(self.heads) == 1
 
     def failing(self) -> list[str]:
         """Names of the checks that fail: `single_head`, `upgrade_from_empty`, `<rev>:downgrade`,

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 VERSION_TABLES = frozenset({"alembic_version", "django_migrations"})
+_VERSION_PREFIXES = tuple(f"{table}_" for table in VERSION_TABLES)  # their own sequences
 
 
 class Snapshot(BaseModel):
@@ -29,7 +30,7 @@ class Snapshot(BaseModel):
             constraints={k: v for k, v in self.constraints.items() if keep(k.split(".", 1)[0])},
             indexes={k: v for k, v in self.indexes.items() if keep(v.get("table", ""))},
             enums=self.enums,
-            sequences=self.sequences,
+            sequences={k: v for k, v in self.sequences.items() if not k.startswith(_VERSION_PREFIXES)},
             views=self.views,
             triggers={k: v for k, v in self.triggers.items() if keep(k.split(".", 1)[0])},
             extensions=self.extensions,
