@@ -187,7 +187,9 @@ def fixtures_show(ctx: typer.Context, fixture_id: Annotated[str, typer.Argument(
     out.print(f"weights {fixture.spec.weights.model_dump()}")
     out.print("env: " + ", ".join(sorted(fixture.spec.env)))
     for mutant in fixture.mutants():
-        out.print(f"  mutant [bold]{mutant.name}[/] ({mutant.spec.expect.check}): {mutant.spec.description}")
+        out.print(
+            f"  mutant [bold]{mutant.name}[/] ({mutant.spec.expect.caught_by()}): {mutant.spec.description}"
+        )
 
 
 @fixtures_app.command("check")

@@ -41,43 +41,44 @@ def judge_reference(fixture: Fixture, record: SampleRecord) -> Verdict:
     )
 
 
-def _exact(kind: str, wanted: set[str], failing: set[str]) -> tuple[str, list[str]]:
-    expected = f"exactly these {kind} fail: {', '.join(sorted(wanted))}"
-    missed, extra = sorted(wanted - failing), sorted(failing - wanted)
-    problems = ([f"not caught by {', '.join(missed)}"] if missed else []) + (
-        [f"also failing: {', '.join(extra)}"] if extra else []
-    )
-    return expected, problems
-
-
 def judge_mutant(fixture: Fixture, mutant: Mutant, record: SampleRecord) -> Verdict:
-    """A mutant is caught as declared when exactly the declared checks fail and every other check of
-    the sample passes (a mutant of the migrations must not break hidden tests, and the reverse)."""
+    """Caught as declared: the status (when pinned) matches, and for every kind of check the sample
+    has results for, exactly the named checks fail and all others pass."""
     expect = mutant.spec.expect
     subject = f"mutant {mutant.name}"
+    declared = {"tests": expect.tests, "migrations": expect.migrations}
+    expected = "; ".join(
+        (
+            [f"status {expect.status}" + (f" ({expect.reason_contains!r})" if expect.reason_contains else "")]
+            if expect.status
+            else []
+        )
+        + [f"{kind} failing: {', '.join(names)}" for kind, names in declared.items() if names]
+    )
     if record.status is SampleStatus.INFRA_FAILURE:
-        return Verdict(fixture.id, subject, expect.check, f"infra failure: {record.reason}", False, record)
-    if expect.check == "status":
-        expected = f"status {expect.status}" + (
-            f" with {expect.reason_contains!r}" if expect.reason_contains else ""
-        )
-        ok = record.status.value == expect.status and expect.reason_contains in record.reason
-        return Verdict(fixture.id, subject, expected, f"{record.status.value}: {record.reason}", ok, record)
-    tests = set(record.tests.failing()) if record.tests else None
-    migrations = set(record.migrations.failing()) if record.migrations else None
-    observed = {"tests": tests, "migrations": migrations}[expect.check]
-    if observed is None:
-        return Verdict(
-            fixture.id, subject, expect.check, f"no {expect.check} results: {record.reason}", False, record
-        )
-    expected, problems = _exact(expect.check, set(expect.failing), observed)
-    other = migrations if expect.check == "tests" else tests
-    if other:
-        problems.append(
-            f"{'migration checks' if expect.check == 'tests' else 'tests'} also fail: "
-            + ", ".join(sorted(other))
-        )
-    text = "; ".join(problems) or f"caught by {len(expect.failing)} {expect.check} check(s)"
+        return Verdict(fixture.id, subject, expected, f"infra failure: {record.reason}", False, record)
+    problems: list[str] = []
+    if expect.status and (
+        record.status.value != expect.status or expect.reason_contains not in record.reason
+    ):
+        problems.append(f"status {record.status.value}: {record.reason}")
+    observed = {
+        "tests": set(record.tests.failing()) if record.tests else None,
+        "migrations": set(record.migrations.failing()) if record.migrations else None,
+    }
+    for kind, names in declared.items():
+        failing = observed[kind]
+        if failing is None:
+            if names:
+                problems.append(f"no {kind} results ({record.reason or 'not run'})")
+            continue
+        missed, extra = sorted(set(names) - failing), sorted(failing - set(names))
+        if missed:
+            problems.append(f"{kind} not caught by {', '.join(missed)}")
+        if extra:
+            problems.append(f"{kind} also failing: {', '.join(extra)}")
+    caught = [f"{kind}: {len(names)}" for kind, names in declared.items() if names]
+    text = "; ".join(problems) or "caught as declared" + (f" ({', '.join(caught)})" if caught else "")
     return Verdict(fixture.id, subject, expected, text, not problems, record)
 
 

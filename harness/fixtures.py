@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import ConfigError, UserError
 
@@ -51,12 +51,23 @@ class Edit(_Strict):
 
 
 class MutantExpectation(_Strict):
-    check: Literal["tests", "migrations", "status"]
-    failing: list[str] = Field(
-        default_factory=list, description="hidden tests, or migration checks, that must fail: exactly these"
-    )
-    status: Literal["ok", "model_failure"] = "ok"
+    """Where a mutant must be caught. Each list names the checks of that kind that must fail, exactly;
+    every check not named must pass. ``status`` (with ``reason_contains``) pins how the sample ends."""
+
+    status: Literal["ok", "model_failure"] | None = None
     reason_contains: str = ""
+    tests: list[str] = Field(default_factory=list, description="hidden tests, e.g. test_me.py::test_x")
+    migrations: list[str] = Field(default_factory=list, description="e.g. <rev>:downgrade, base_clean")
+
+    def caught_by(self) -> str:
+        kinds = [kind for kind in ("tests", "migrations") if getattr(self, kind)]
+        return ", ".join(kinds + (["status"] if self.status else []))
+
+    @model_validator(mode="after")
+    def _catches_something(self) -> MutantExpectation:
+        if self.status != "model_failure" and not (self.tests or self.migrations):
+            raise ValueError("a mutant must name a failing check or expect status model_failure")
+        return self
 
 
 class MutantSpec(_Strict):
