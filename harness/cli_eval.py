@@ -84,6 +84,25 @@ def print_record(record: SampleRecord, run: RunDir) -> None:
             table.add_row(f"  {check.revision[:12]}", f"{check.doc[:40]}: {verdict}")
         for line in m.base_diff[:4] + (m.runtime_changes or [])[:4]:
             table.add_row("  schema", line)
+    if record.security:
+        sec = record.security
+        probes = sec.probes or []
+        summary = (
+            f"score {sec.score():.2f}; {'secure' if sec.secure else 'INSECURE'}; "
+            f"{sum(p.result == 'resisted' for p in probes)}/{len(probes)} probes resisted, "
+            f"{len(sec.findings)} static findings ({sec.suppressed} suppressed)"
+        )
+        table.add_row("security", summary)
+        for probe in sec.exploited:
+            table.add_row(f"  {probe.cwe}", f"probe {probe.probe} exploited: {probe.evidence[:200]}")
+        for finding in sec.findings[:10]:
+            table.add_row(
+                f"  {finding.cwe or '-'}",
+                f"{finding.severity} {finding.tool} {finding.rule} "
+                f"{finding.file}:{finding.line}: {finding.message[:100]}",
+            )
+        for error in sec.tool_errors:
+            table.add_row("  tool error", error)
     table.add_row("stages", "  ".join(f"{k} {v:.2f}s" for k, v in record.seconds.items()))
     table.add_row("record", str(run.path / "samples" / record.sample_id / "record.json"))
     out.print(table)
@@ -93,11 +112,13 @@ def score(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="the workspace directory to evaluate")],
     fixture: Annotated[str | None, typer.Option("--fixture", "-f", help="fixture id, e.g. jwt-auth")] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="tests or migrations (repeatable)")] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="tests, migrations or security (repeatable)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the record as JSON")] = False,
 ) -> None:
     """Evaluate a backend workspace against a fixture and store the sample. Exit 0 ok, 3 model failure,
-    1 infra failure. `--only migrations` needs no fixture."""
+    1 infra failure. `--only migrations` needs no fixture; `--only security` without one lints only."""
     from harness.cli import _config, _engine
     from harness.evaluate import evaluate_workspace
     from harness.fixtures import Fixture, find_fixture
@@ -109,7 +130,7 @@ def score(
     checks = frozenset(only or ALL_CHECKS)
     if unknown := checks - ALL_CHECKS:
         raise UserError(
-            f"--only {', '.join(sorted(unknown))} is not a check", "use --only tests or --only migrations"
+            f"--only {', '.join(sorted(unknown))} is not a check", "use --only tests, migrations or security"
         )
     if fixture is None and "tests" in checks:
         raise UserError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,14 @@ from harness.config import CrucibleConfig
 from harness.errors import InfraError, SubmissionError
 from harness.fixtures import Fixture
 from harness.images import ImageSet, ensure_images
+from harness.pod_steps import PodResult
 from harness.records import SampleRecord, SampleStatus, utc_now
-from harness.run import ALL_CHECKS, PodResult, run_pod
+from harness.run import ALL_CHECKS, run_pod
 from harness.sandbox import SandboxBackend, create_backend
 from harness.sandbox.engine import connect
 from harness.score.migrations.report import MigrationReport
+from harness.score.security.findings import SecurityReport
+from harness.score.security.static import static_scan
 from harness.score.tests import SuiteScore, parse_junit
 from harness.store import RunDir
 from harness.workspace import load_workspace
@@ -78,39 +82,55 @@ def _attempt(
         return record.model_copy(update={"status": SampleStatus.MODEL_FAILURE, "reason": exc.message})
     run.write_text(f"{folder}/build.log", app.log)
     seconds["build"] = round(app.seconds, 3)
-    pod = run_pod(
-        engine.backend, engine.images, app.tag, workspace, fixture, run.run_id, record.sample_id, checks
-    )
-    _store_pod(run, folder, pod)
+    with ThreadPoolExecutor(max_workers=1) as lint:
+        static = lint.submit(static_scan, workspace.archive) if "security" in checks else None
+        pod = run_pod(
+            engine.backend, engine.images, app.tag, workspace, fixture, run.run_id, record.sample_id, checks
+        )
+        security = _security(static.result(), pod) if static else None
+    _store_pod(run, folder, pod, security)
     tests = parse_junit(pod.junit) if pod.junit else None
-    status, reason = triage(pod.failure, tests) if "tests" in checks else _triage_migrations(pod.failure)
+    status, reason = triage(pod.failure, tests) if "tests" in checks else _triage_without_tests(pod.failure)
     return record.model_copy(
         update={
             "status": status,
             "reason": reason,
             "tests": tests,
             "migrations": pod.migrations,
+            "security": security,
             "app_image": app.tag,
-            "seconds": {**seconds, **pod.seconds},
+            "seconds": {
+                **seconds,
+                **pod.seconds,
+                **({"static": security.seconds["static"]} if security else {}),
+            },
         }
     )
 
 
-def _triage_migrations(pod_failure: str) -> tuple[SampleStatus, str]:
+def _security(static: SecurityReport, pod: PodResult) -> SecurityReport:
+    return static.model_copy(update={"probes": pod.probes})
+
+
+def _triage_without_tests(pod_failure: str) -> tuple[SampleStatus, str]:
     return (SampleStatus.MODEL_FAILURE, pod_failure) if pod_failure else (SampleStatus.OK, "")
 
 
-def _store_pod(run: RunDir, folder: str, pod: PodResult) -> None:
+def _store_pod(run: RunDir, folder: str, pod: PodResult, security: SecurityReport | None) -> None:
     for name, text in pod.logs.items():
         run.write_text(f"{folder}/logs/{name}.log", text)
     if pod.junit:
         run.write_bytes(f"{folder}/junit.xml", pod.junit)
+    if pod.probes_junit:
+        run.write_bytes(f"{folder}/probes.xml", pod.probes_junit)
     run.write_text(f"{folder}/pytest.txt", pod.pytest_output)
     run.write_text(
         f"{folder}/pod.json", json.dumps({"failure": pod.failure, "seconds": pod.seconds}, indent=2)
     )
     if pod.migrations is not None:
         run.write_text(f"{folder}/migrations.json", pod.migrations.model_dump_json(indent=2))
+    if security is not None:
+        run.write_text(f"{folder}/security.json", security.model_dump_json(indent=2))
 
 
 def evaluate_workspace(
@@ -163,11 +183,19 @@ def rescore_sample(run: RunDir, sample_id: str) -> SampleRecord:
     junit = run.path / folder / "junit.xml"
     tests = parse_junit(junit.read_bytes()) if junit.is_file() else None
     failure = str(pod.get("failure", ""))
-    status, reason = triage(failure, tests) if "tests" in record.checks else _triage_migrations(failure)
+    status, reason = triage(failure, tests) if "tests" in record.checks else _triage_without_tests(failure)
     report = run.path / folder / "migrations.json"
     migrations = MigrationReport.model_validate_json(report.read_bytes()) if report.is_file() else None
+    lint = run.path / folder / "security.json"
+    security = SecurityReport.model_validate_json(lint.read_bytes()) if lint.is_file() else None
     updated = record.model_copy(
-        update={"status": status, "reason": reason, "tests": tests, "migrations": migrations}
+        update={
+            "status": status,
+            "reason": reason,
+            "tests": tests,
+            "migrations": migrations,
+            "security": security,
+        }
     )
     run.write_record(f"{folder}/record.json", updated)
     return updated

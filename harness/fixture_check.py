@@ -25,19 +25,28 @@ class Verdict:
 
 
 def judge_reference(fixture: Fixture, record: SampleRecord) -> Verdict:
-    tests, migrations = record.tests, record.migrations
+    tests, migrations, security = record.tests, record.migrations, record.security
     observed = record.reason or (f"{tests.passed}/{tests.total} tests passed" if tests else "no tests")
     if migrations is not None:
         failing = migrations.failing()
         observed += f"; migrations {migrations.score():.2f}" + (f" ({', '.join(failing)})" if failing else "")
+    if security is not None:
+        insecure = security.failing()
+        observed += f"; security {security.score():.2f}" + (f" ({', '.join(insecure)})" if insecure else "")
     ok = (
         record.status is SampleStatus.OK
         and tests is not None
         and tests.all_pass
         and (migrations is None or not migrations.failing())
+        and (security is None or not security.failing())
     )
     return Verdict(
-        fixture.id, "reference", "ok: every hidden test and migration check passes", observed, ok, record
+        fixture.id,
+        "reference",
+        "ok: every hidden test, migration and security check passes",
+        observed,
+        ok,
+        record,
     )
 
 
@@ -46,7 +55,7 @@ def judge_mutant(fixture: Fixture, mutant: Mutant, record: SampleRecord) -> Verd
     has results for, exactly the named checks fail and all others pass."""
     expect = mutant.spec.expect
     subject = f"mutant {mutant.name}"
-    declared = {"tests": expect.tests, "migrations": expect.migrations}
+    declared = {"tests": expect.tests, "migrations": expect.migrations, "security": expect.security}
     expected = "; ".join(
         (
             [f"status {expect.status}" + (f" ({expect.reason_contains!r})" if expect.reason_contains else "")]
@@ -65,6 +74,7 @@ def judge_mutant(fixture: Fixture, mutant: Mutant, record: SampleRecord) -> Verd
     observed = {
         "tests": set(record.tests.failing()) if record.tests else None,
         "migrations": set(record.migrations.failing()) if record.migrations else None,
+        "security": set(record.security.failing()) if record.security else None,
     }
     for kind, names in declared.items():
         failing = observed[kind]

@@ -58,14 +58,15 @@ class MutantExpectation(_Strict):
     reason_contains: str = ""
     tests: list[str] = Field(default_factory=list, description="hidden tests, e.g. test_me.py::test_x")
     migrations: list[str] = Field(default_factory=list, description="e.g. <rev>:downgrade, base_clean")
+    security: list[str] = Field(default_factory=list, description="e.g. probe:test_alg_none, static:<rule>")
 
     def caught_by(self) -> str:
-        kinds = [kind for kind in ("tests", "migrations") if getattr(self, kind)]
+        kinds = [kind for kind in ("tests", "migrations", "security") if getattr(self, kind)]
         return ", ".join(kinds + (["status"] if self.status else []))
 
     @model_validator(mode="after")
     def _catches_something(self) -> MutantExpectation:
-        if self.status != "model_failure" and not (self.tests or self.migrations):
+        if self.status != "model_failure" and not (self.tests or self.migrations or self.security):
             raise ValueError("a mutant must name a failing check or expect status model_failure")
         return self
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.score.migrations.report import MigrationReport
+from harness.score.security.findings import SecurityReport
 from harness.score.tests import SuiteScore
 
 
@@ -93,7 +94,7 @@ class SampleRecord(Record):
     fixture_id: str
     variant: str | None = None
     epoch: int = 1
-    checks: list[str] = Field(default_factory=lambda: ["migrations", "tests"])
+    checks: list[str] = Field(default_factory=lambda: ["migrations", "security", "tests"])
     workspace_digest: str = ""
     status: SampleStatus
     reason: str = ""
@@ -101,6 +102,7 @@ class SampleRecord(Record):
     app_image: str = ""
     tests: SuiteScore | None = None
     migrations: MigrationReport | None = None
+    security: SecurityReport | None = None
     seconds: dict[str, float] = Field(default_factory=dict)
     started_at: datetime = Field(default_factory=utc_now)
     finished_at: datetime | None = None

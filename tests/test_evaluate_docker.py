@@ -175,3 +175,14 @@ def test_pods_leave_nothing_behind(engine: Engine, fixture: Fixture, run: Any, d
     evaluate_workspace(engine, fixture, REFERENCE, run, "tidy")
     left = docker_client.containers.list(all=True, filters={"label": [f"crucible.run={run.run_id}"]})
     assert left == []
+
+
+def test_only_security_probes_without_hidden_tests(engine: Engine, fixture: Fixture, run: Any) -> None:
+    record = evaluate_workspace(
+        engine, fixture, REFERENCE, run, "security-only", checks=frozenset({"security"})
+    )
+    assert record.status is SampleStatus.OK and record.tests is None and record.migrations is None
+    assert record.security is not None and record.security.secure and record.security.failing() == []
+    probes = record.security.probes or []
+    assert len(probes) >= 10 and all(p.result == "resisted" for p in probes), probes
+    assert all(p.cwe.startswith("CWE-") for p in probes)
