@@ -1,5 +1,6 @@
 """Scoring the jwt-auth reference with warm images: each stage's time (build, pod start, PostgreSQL,
-migrate, ready, tests, teardown) and the total, as medians with min and max over several runs.
+migrate, ready, tests, probes, the migration checks that run beside them, teardown, the static lint
+that runs beside the pod) and the total, as medians with min and max over several runs.
 
     .venv/bin/python benchmarks/score_reference.py [--runs 5] [--fixture jwt-auth]
 """
@@ -18,7 +19,19 @@ from harness.fixtures import find_fixture
 from harness.records import RunManifest, SampleStatus
 from harness.store import RunStore, new_run_id
 
-STAGES = ("build", "pod", "postgres", "migrate", "ready", "tests", "teardown", "total")
+STAGES = (
+    "build",
+    "pod",
+    "postgres",
+    "migrate",
+    "ready",
+    "tests",
+    "probes",
+    "migrations",
+    "teardown",
+    "static",
+    "total",
+)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ InfraError.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from harness.crashlog import summarise_failure
@@ -19,7 +20,7 @@ from harness.images import ImageSet
 from harness.migration_tools import DRIVERS
 from harness.pod_steps import PodResult, collect_logs, run_hidden_tests, run_probes, wait_healthy
 from harness.probe import Probe
-from harness.sandbox import ContainerSpec, Limits, Pod, SandboxBackend
+from harness.sandbox import Container, ContainerSpec, Limits, Pod, SandboxBackend
 from harness.sandbox.services import DATABASE_URL, start_postgres
 from harness.score.migrations.report import MigrationReport
 from harness.score.migrations.snapshot import diff
@@ -32,7 +33,7 @@ MIGRATION_COMMANDS = {
     "django": "python manage.py migrate --noinput",
 }
 ALL_CHECKS = frozenset({"tests", "migrations", "security"})
-APP_DATABASE = DATABASE_URL.rsplit("/", 1)[1]
+APP_URL_BASE, APP_DATABASE = DATABASE_URL.rsplit("/", 1)
 
 
 class _Clock:
@@ -118,32 +119,55 @@ def _evaluate(
             clock.lap("migrate")
             return
     clock.lap("migrate")
-    runtime_changes: list[str] | None = None
-    probes_dir = fixture.root / "probes"
-    wants_probes = "security" in checks and probes_dir.is_dir()
-    if "tests" in checks or wants_probes:
-        migrated = probe.on(APP_DATABASE).snapshot()
-        app = pod.add(replace(code, name="app", command=["sh", "-c", workspace.service.service.start]))
-        if not wait_healthy(app, tester, spec.port, spec.timeouts.ready_s, result):
-            clock.lap("ready")
-            return
-        clock.lap("ready")
-        if "tests" in checks:
-            run_hidden_tests(tester, fixture.tests_dir, spec.timeouts.tests_s, result)
-            clock.lap("tests")
-        if wants_probes:
-            run_probes(app, tester, probes_dir, spec.timeouts.tests_s, result)
-            clock.lap("probes")
-        changed = diff(migrated, probe.on(APP_DATABASE).snapshot())
-        runtime_changes = [line.replace("left behind", "created by the running app") for line in changed]
-    if "migrations" in checks and tool in DRIVERS:
-        driver = DRIVERS[tool](migrate, spec.timeouts.migrate_s)
-        report = run_stairway(driver, probe, DATABASE_URL.rsplit("/", 1)[0], spec.timeouts.migrate_s)
-        result.migrations = report.model_copy(update={"runtime_changes": runtime_changes})
-        clock.lap("migrations")
-    elif "migrations" in checks and tool == "none":
+    stairway = None
+    with ThreadPoolExecutor(max_workers=1) as background:
+        if "migrations" in checks and tool in DRIVERS:
+            # The stairway works on databases of its own, so it runs while the app is being tested.
+            driver = DRIVERS[tool](migrate, spec.timeouts.migrate_s)
+            stairway = background.submit(run_stairway, driver, probe, APP_URL_BASE, spec.timeouts.migrate_s)
+        runtime_changes = _exercise_app(pod, code, workspace, fixture, checks, tester, probe, result, clock)
+        if stairway is not None:
+            report = stairway.result()
+            result.migrations = report.model_copy(update={"runtime_changes": runtime_changes})
+            result.seconds["migrations"] = report.seconds
+            clock.lap("migrations_wait")
+    if "migrations" in checks and tool == "none":
         result.migrations = MigrationReport(
             tool="none",
             error="no migrations: the runtime contract needs them",
             runtime_changes=runtime_changes,
         )
+
+
+def _exercise_app(
+    pod: Pod,
+    code: ContainerSpec,
+    workspace: Workspace,
+    fixture: Fixture,
+    checks: frozenset[str],
+    tester: Container,
+    probe: Probe,
+    result: PodResult,
+    clock: _Clock,
+) -> list[str] | None:
+    """Start the app and run the hidden tests and probes against it; what the app changed in its own
+    schema while running (None when the app was not started, or never became healthy)."""
+    spec = fixture.spec
+    probes_dir = fixture.root / "probes"
+    wants_probes = "security" in checks and probes_dir.is_dir()
+    if "tests" not in checks and not wants_probes:
+        return None
+    migrated = probe.on(APP_DATABASE).snapshot()
+    app = pod.add(replace(code, name="app", command=["sh", "-c", workspace.service.service.start]))
+    healthy = wait_healthy(app, tester, spec.port, spec.timeouts.ready_s, result)
+    clock.lap("ready")
+    if not healthy:
+        return None
+    if "tests" in checks:
+        run_hidden_tests(tester, fixture.tests_dir, spec.timeouts.tests_s, result)
+        clock.lap("tests")
+    if wants_probes:
+        run_probes(app, tester, probes_dir, spec.timeouts.tests_s, result)
+        clock.lap("probes")
+    changed = diff(migrated, probe.on(APP_DATABASE).snapshot())
+    return [line.replace("left behind", "created by the running app") for line in changed]
