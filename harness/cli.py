@@ -144,8 +144,9 @@ def smoke(ctx: typer.Context) -> None:
 
 
 def _register_evaluation_commands() -> None:
-    from harness import cli_eval
+    from harness import cli_eval, cli_run
 
+    app.command()(cli_run.run)
     app.command()(cli_eval.score)
     app.command()(cli_eval.rescore)
     app.add_typer(cli_eval.fixtures_app, name="fixtures")

@@ -56,11 +56,57 @@ class ImageSettings(_Section):
         return self.base_image or f"python:{self.python_version}-slim-{self.debian_suite}"
 
 
+class Price(_Section):
+    """Dollars per million tokens."""
+
+    input: float
+    output: float
+
+
+class AgentSettings(_Section):
+    provider: Literal["anthropic", "replay"] | None = Field(
+        None, description="unset: anthropic when ANTHROPIC_API_KEY is set, else replay"
+    )
+    models: dict[str, str] = Field(
+        default_factory=lambda: {
+            "sonnet": "claude-sonnet-4-5",
+            "opus": "claude-opus-4-5",
+            "haiku": "claude-haiku-4-5",
+        },
+        description="model aliases of the sub-agent format -> model ids",
+    )
+    inherit: str = Field("sonnet", description="what `model: inherit` (or no model) means")
+    # Published prices per million tokens, taken 2026-11-26; edit when they change.
+    prices: dict[str, Price] = Field(
+        default_factory=lambda: {
+            "claude-sonnet-4-5": Price(input=3.0, output=15.0),
+            "claude-sonnet-4-6": Price(input=3.0, output=15.0),
+            "claude-opus-4-5": Price(input=5.0, output=25.0),
+            "claude-haiku-4-5": Price(input=1.0, output=5.0),
+        }
+    )
+    prices_taken: str = "2026-11-26"
+    cache_write_multiplier: float = 1.25
+    cache_read_multiplier: float = 0.1
+    max_turns: int = Field(80, ge=1)
+    max_tokens: int = Field(3_000_000, ge=1, description="input + output tokens over the whole sample")
+    max_dollars: float = Field(10.0, gt=0)
+    wall_time_s: float = Field(1800.0, gt=0)
+    max_output_tokens: int = Field(16_000, ge=256, description="max_tokens of each request")
+    max_retries: int = Field(
+        4, ge=0, description="retries of 429/529/5xx, with backoff honouring retry-after"
+    )
+    request_timeout_s: float = Field(600.0, gt=0)
+    base_url: str | None = Field(None, description="unset: the SDK's default or ANTHROPIC_BASE_URL")
+    cassettes_dir: Path = Path("agents/cassettes")
+
+
 class CrucibleConfig(_Section):
     project_root: Path = Field(default_factory=Path.cwd)
     reports_dir: Path = Path("reports")
     sandbox: SandboxSettings = SandboxSettings()
     images: ImageSettings = ImageSettings()
+    agent: AgentSettings = AgentSettings()
 
     @property
     def reports_path(self) -> Path:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from harness.config import CrucibleConfig
 from harness.errors import ConfigError
-from harness.images import postgres_layer, runtime_layer
+from harness.images import postgres_layer, runtime_layer, workspace_layer
 from harness.images.apt import host_mirror
 from harness.images.base import local_base_tag
 from harness.images.layers import find_image
@@ -91,7 +91,11 @@ def _images(client: Any, config: CrucibleConfig) -> list[Check]:
             )
         return checks
     checks = [Check("base image", "ok", f"{base.tags[0] if base.tags else base.id[:19]}")]
-    for layer in (runtime_layer(settings, base.id), postgres_layer(settings, base.id)):
+    runtime = find_image(client, runtime_layer(settings, base.id).tag)
+    layers = [runtime_layer(settings, base.id), postgres_layer(settings, base.id)]
+    if runtime is not None:
+        layers.append(workspace_layer(settings, runtime.id))
+    for layer in layers:
         if find_image(client, layer.tag) is None:
             checks.append(
                 Check(f"{layer.role} image", "warn", f"{layer.tag} not built", "run `crucible images build`")

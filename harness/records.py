@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from harness.agents.outcome import AgentOutcome
 from harness.score.migrations.report import MigrationReport
 from harness.score.security.findings import SecurityReport
 from harness.score.tests import SuiteScore
@@ -103,6 +104,8 @@ class SampleRecord(Record):
     tests: SuiteScore | None = None
     migrations: MigrationReport | None = None
     security: SecurityReport | None = None
+    variant_digest: str = ""
+    generation: AgentOutcome | None = None
     seconds: dict[str, float] = Field(default_factory=dict)
     started_at: datetime = Field(default_factory=utc_now)
     finished_at: datetime | None = None

@@ -64,7 +64,7 @@ def test_images_build_from_nothing_then_reuse(docker_client: Any, tmp_path: Path
     cold_s = time.monotonic() - started
     assert cold.returncode == 0, cold.stderr[-2000:]
     built = json.loads(cold.stdout)
-    assert [r["role"] for r in built] == ["base", "runtime", "postgres"]
+    assert [r["role"] for r in built] == ["base", "runtime", "postgres", "workspace"]
     assert not any(r["reused"] for r in built)
     started = time.monotonic()
     warm = crucible("-C", str(tmp_path), "images", "build")
@@ -78,7 +78,7 @@ def test_images_build_from_nothing_then_reuse(docker_client: Any, tmp_path: Path
 def test_doctor_passes_with_engine_and_images(images: Any, tmp_path: Path) -> None:
     result = crucible("-C", str(tmp_path), "doctor")
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("engine", "limits", "base image", "runtime image", "postgres image"):
+    for name in ("engine", "limits", "base image", "runtime image", "postgres image", "workspace image"):
         assert any(
             line.split()[1:2] == [name.split()[0]] and line.split()[0] == "ok"
             for line in result.stdout.splitlines()

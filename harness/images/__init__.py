@@ -21,9 +21,10 @@ class ImageSet:
     base: ImageRecord
     runtime: ImageRecord
     postgres: ImageRecord
+    workspace: ImageRecord
 
     def records(self) -> list[ImageRecord]:
-        return [self.base, self.runtime, self.postgres]
+        return [self.base, self.runtime, self.postgres, self.workspace]
 
 
 def _asset(name: str) -> bytes:
@@ -39,6 +40,17 @@ def runtime_layer(settings: ImageSettings, base_id: str) -> Layer:
         dockerfile=dockerfile,
         parent_id=base_id,
         files={"tester-requirements.txt": requirements},
+    )
+
+
+def workspace_layer(settings: ImageSettings, runtime_id: str) -> Layer:
+    dockerfile = _asset("context/workspace.Dockerfile").decode().replace("{parent}", runtime_id)
+    return Layer(
+        role="workspace",
+        repository=f"crucible-workspace-py{settings.python_version}",
+        dockerfile=dockerfile,
+        parent_id=runtime_id,
+        files={"workspace-requirements.txt": _asset("workspace-requirements.txt")},
     )
 
 
@@ -59,23 +71,32 @@ def postgres_layer(settings: ImageSettings, base_id: str) -> Layer:
     )
 
 
+def _with_wheels(layer: Layer, requirements_asset: str, settings: ImageSettings) -> Layer:
+    """``layer`` with its wheelhouse in the build context, resolved only when the image must be built."""
+    try:
+        house = wheelhouse.resolve(
+            _asset(requirements_asset).decode(), settings.python_version, settings.cache_dir
+        )
+    except ResolveError as exc:
+        raise ImageBuildError(
+            f"resolving the wheels of the {layer.role} image failed: {exc.message}",
+            "check the host's pip configuration (pip config list)",
+        ) from exc
+    return replace(layer, directories={"wheels": house.path})
+
+
 def ensure_images(client: Any, settings: ImageSettings, progress: Progress) -> ImageSet:
     """Build or reuse every image a pod needs; cheap when all keys match."""
     base = ensure_base(client, settings, progress)
     runtime = runtime_layer(settings, base.image_id)
     if find_image(client, runtime.tag) is None:
-        try:
-            house = wheelhouse.resolve(
-                _asset("tester-requirements.txt").decode(), settings.python_version, settings.cache_dir
-            )
-        except ResolveError as exc:
-            raise ImageBuildError(
-                f"resolving the tester's wheels failed: {exc.message}",
-                "check the host's pip configuration (pip config list)",
-            ) from exc
-        runtime = replace(runtime, directories={"wheels": house.path})
+        runtime = _with_wheels(runtime, "tester-requirements.txt", settings)
     runtime_record = ensure_layer(client, runtime, progress, settings.build_timeout_s)
     postgres_record = ensure_layer(
         client, postgres_layer(settings, base.image_id), progress, settings.build_timeout_s
     )
-    return ImageSet(base=base, runtime=runtime_record, postgres=postgres_record)
+    workspace = workspace_layer(settings, runtime_record.image_id)
+    if find_image(client, workspace.tag) is None:
+        workspace = _with_wheels(workspace, "workspace-requirements.txt", settings)
+    workspace_record = ensure_layer(client, workspace, progress, settings.build_timeout_s)
+    return ImageSet(base=base, runtime=runtime_record, postgres=postgres_record, workspace=workspace_record)

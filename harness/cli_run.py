@@ -1,0 +1,143 @@
+"""`crucible run`: generate with agent variants and evaluate, over variants x fixtures x epochs."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from harness import __version__
+from harness.errors import UserError
+from harness.records import RunManifest, RunStatus, SampleRecord, SampleStatus, utc_now
+from harness.store import RunStore, new_run_id
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+
+
+def run(
+    ctx: typer.Context,
+    variants: Annotated[
+        list[str] | None, typer.Option("--variants", "-v", help="agent files, PATH or PATH@REV")
+    ] = None,
+    fixtures: Annotated[list[str] | None, typer.Option("--fixtures", "-f", help="fixture ids")] = None,
+    epochs: Annotated[int, typer.Option("--epochs", "-n", min=1, help="samples per variant and fixture")] = 1,
+    provider: Annotated[str | None, typer.Option("--provider", help="anthropic or replay")] = None,
+    record: Annotated[bool, typer.Option("--record", help="record every exchange to the cassettes")] = False,
+    replay: Annotated[bool, typer.Option("--replay", help="same as --provider replay")] = False,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="continue RUN_ID; finished samples are kept")
+    ] = None,
+) -> None:
+    """Let each variant write a backend for each fixture, then evaluate it. With no API key, replays the
+    bundled cassettes."""
+    from harness.agents.providers import AnthropicProvider
+    from harness.agents.variants import load_variant
+    from harness.cli import _config, _engine, err, out
+    from harness.fixtures import find_fixture, list_fixtures
+    from harness.orchestrate import grid, recording_factory, replay_factory, run_grid
+
+    config = _config(ctx)
+    root = config.project_root
+    store = RunStore(config.reports_path)
+    if resume:
+        run_dir = store.open(resume)
+        manifest = run_dir.manifest
+        saved = manifest.config.get("grid", {})
+        variants, fixtures, epochs = (
+            saved.get("variants"),
+            saved.get("fixtures"),
+            int(saved.get("epochs", epochs)),
+        )
+        provider = provider or saved.get("provider")
+    if replay:
+        if provider not in (None, "replay"):
+            raise UserError("--replay contradicts --provider " + str(provider), "use one of them")
+        provider = "replay"
+    chosen = (
+        provider
+        or config.agent.provider
+        or ("anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "replay")
+    )
+    if chosen not in ("anthropic", "replay"):
+        raise UserError(f"--provider {chosen} is unknown", "use --provider anthropic or --provider replay")
+    if record and chosen == "replay":
+        raise UserError("--record needs a live provider", "use --provider anthropic with --record")
+    if provider is None and chosen == "replay" and not config.agent.provider:
+        err.print("no ANTHROPIC_API_KEY: replaying the bundled cassettes (hand-made demo recordings)")
+    variant_specs = _split(variants) or sorted(f"agents/{p.name}" for p in (root / "agents").glob("*.md"))
+    loaded_variants = [load_variant(spec, root) for spec in variant_specs]
+    loaded_fixtures = [find_fixture(root, f) for f in _split(fixtures)] or list_fixtures(root)
+    if not loaded_variants or not loaded_fixtures:
+        raise UserError("nothing to run", "add variants under agents/ and fixtures under fixtures/")
+    cassettes = root / config.agent.cassettes_dir
+    if chosen == "replay":
+        providers = replay_factory(cassettes)
+    else:
+        settings = config.agent
+
+        def live() -> AnthropicProvider:
+            return AnthropicProvider(
+                base_url=settings.base_url,
+                max_retries=settings.max_retries,
+                timeout=settings.request_timeout_s,
+            )
+
+        live()  # fail now, not mid-run, when the key is missing
+        providers = recording_factory(live, cassettes) if record else (lambda v, f, e: live())
+    engine = _engine(config)
+    if not resume:
+        grid_spec = {
+            "variants": variant_specs,
+            "fixtures": [f.id for f in loaded_fixtures],
+            "epochs": epochs,
+            "provider": chosen,
+        }
+        manifest = RunManifest(
+            run_id=new_run_id(),
+            kind="run",
+            crucible_version=__version__,
+            config={**json.loads(config.model_dump_json()), "grid": grid_spec},
+        )
+        run_dir = store.create(manifest)
+    cells = grid(loaded_variants, loaded_fixtures, epochs)
+    run_dir.write_record("run.json", manifest.model_copy(update={"status": RunStatus.RUNNING}))
+    try:
+        with err.status("running") as status:
+            records = run_grid(engine, cells, providers, run_dir, lambda line: status.update(line))
+    except KeyboardInterrupt:
+        run_dir.write_record("run.json", manifest.model_copy(update={"status": RunStatus.INTERRUPTED}))
+        raise
+    run_dir.write_record(
+        "run.json", manifest.model_copy(update={"status": RunStatus.COMPLETE, "finished_at": utc_now()})
+    )
+    out.print(summary_table(records))
+    out.print(f"run {run_dir.run_id}: {len(records)} samples in {run_dir.path}")
+
+
+def summary_table(records: list[SampleRecord]) -> Table:
+    table = Table("sample", "status", "tests", "migrations", "security", "turns", "cost $", "reason")
+    for r in records:
+        tests = f"{r.tests.passed}/{r.tests.total}" if r.tests else "-"
+        migrations = f"{r.migrations.score():.2f}" if r.migrations else "-"
+        security = (
+            (f"{r.security.score():.2f}" + ("" if r.security.secure else " INSECURE")) if r.security else "-"
+        )
+        turns = str(r.generation.turns) if r.generation else "-"
+        cost = f"{r.generation.dollars:.3f}" if r.generation else "-"
+        colour = {SampleStatus.OK: "green", SampleStatus.MODEL_FAILURE: "yellow"}.get(r.status, "red")
+        table.add_row(
+            r.sample_id,
+            f"[{colour}]{r.status.value}[/]",
+            tests,
+            migrations,
+            security,
+            turns,
+            cost,
+            r.reason[:80],
+        )
+    return table

@@ -1,0 +1,154 @@
+"""Write the bundled demo cassettes: for each bundled variant, a HAND-MADE conversation (not model
+output) that writes a known backend into the workspace pod, checks its migrations round trip, and stops.
+The conversation runs through the real loop, tools and sandbox, so the recorded request digests match
+what `crucible run --provider replay` sends. Run it again whenever a bundled variant's text changes:
+
+    .venv/bin/python scripts/make_demo_cassettes.py
+
+Needs the Docker engine (the tools run in a workspace pod)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.agents.providers import RecordingProvider, ScriptedProvider
+from harness.agents.variants import load_variant
+from harness.config import load_config
+from harness.evaluate import Engine
+from harness.fixtures import find_fixture
+from harness.generate import generate, resolve_model
+from harness.records import RunManifest
+from harness.store import RunStore, new_run_id
+
+NOTE = (
+    "hand-made demo recording: scripted by scripts/make_demo_cassettes.py to show the pipeline end to end; "
+    "it is not output of any model"
+)
+# variant file -> (fixture, which backend its conversation writes: "reference" or a mutant's name)
+DEMOS = {
+    "agents/backend-engineer-checklist.md": ("jwt-auth", "reference"),
+    "agents/backend-engineer.md": ("jwt-auth", "downgrade-leaves-enum"),
+    "agents/backend-engineer-terse.md": ("jwt-auth", "plaintext-passwords"),
+}
+ROUNDTRIP = "alembic upgrade head && alembic downgrade base && alembic upgrade head && echo round trip ok"
+
+
+def message(
+    index: int, model: str, content: list[dict[str, Any]], stop: str, usage: dict[str, int]
+) -> dict[str, Any]:
+    return {
+        "id": f"msg_demo_{index:03d}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": usage,
+    }
+
+
+def conversation(backend: Path, model: str) -> list[dict[str, Any]]:
+    files = sorted(p for p in backend.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    writes = [
+        {
+            "type": "tool_use",
+            "id": f"toolu_demo_w{i:02d}",
+            "name": "Write",
+            "input": {"file_path": f"/workspace/{p.relative_to(backend)}", "content": p.read_text()},
+        }
+        for i, p in enumerate(files)
+    ]
+    written = sum(len(p.read_text()) for p in files) // 4
+    return [
+        message(
+            1,
+            model,
+            [{"type": "text", "text": "I will lay out the project and write every module."}, *writes],
+            "tool_use",
+            {
+                "input_tokens": 1200,
+                "output_tokens": written,
+                "cache_creation_input_tokens": 6400,
+                "cache_read_input_tokens": 0,
+            },
+        ),
+        message(
+            2,
+            model,
+            [
+                {"type": "text", "text": "Now I check that the migrations round trip."},
+                {
+                    "type": "tool_use",
+                    "id": "toolu_demo_b01",
+                    "name": "Bash",
+                    "input": {"command": ROUNDTRIP, "description": "migration round trip"},
+                },
+            ],
+            "tool_use",
+            {
+                "input_tokens": 900,
+                "output_tokens": 120,
+                "cache_creation_input_tokens": written,
+                "cache_read_input_tokens": 6400,
+            },
+        ),
+        message(
+            3,
+            model,
+            [
+                {
+                    "type": "text",
+                    "text": "Done: the service, its migrations and its configuration are in /workspace.",
+                }
+            ],
+            "end_turn",
+            {
+                "input_tokens": 400,
+                "output_tokens": 60,
+                "cache_creation_input_tokens": 300,
+                "cache_read_input_tokens": 6400 + written,
+            },
+        ),
+    ]
+
+
+def main() -> None:
+    config = load_config()
+    engine = Engine.start(config)
+    root = config.project_root
+    with tempfile.TemporaryDirectory() as scratch:
+        run = RunStore(Path(scratch)).create(
+            RunManifest(run_id=new_run_id(), kind="cassettes", crucible_version=__version__)
+        )
+        for spec, (fixture_id, backend_name) in DEMOS.items():
+            variant = load_variant(spec, root)
+            fixture = find_fixture(root, fixture_id)
+            backend = fixture.reference
+            if backend_name != "reference":
+                mutant = next(m for m in fixture.mutants() if m.name == backend_name)
+                backend = mutant.materialise(fixture.reference, Path(scratch) / backend_name)
+            model, _ = resolve_model(variant, config.agent)
+            path = root / config.agent.cassettes_dir / Path(spec).stem / fixture_id / "e1.jsonl"
+            meta = {
+                "variant": spec,
+                "variant_digest": variant.digest,
+                "fixture": fixture_id,
+                "epoch": 1,
+                "hand_made": True,
+                "note": NOTE,
+                "writes": backend_name,
+            }
+            provider = RecordingProvider(ScriptedProvider(conversation(backend, model)), path, meta)
+            outcome, _ = generate(engine, variant, fixture, provider, run, f"{Path(spec).stem}.{fixture_id}")
+            print(
+                f"{path.relative_to(root)}: {outcome.turns} turns, stop {outcome.stop}, "
+                f"{outcome.tool_calls} tool calls ({outcome.tool_errors} errors)"
+            )
+
+
+if __name__ == "__main__":
+    main()
