@@ -69,8 +69,8 @@ class AgentSettings(_Section):
     )
     models: dict[str, str] = Field(
         default_factory=lambda: {
-            "sonnet": "claude-sonnet-4-5",
-            "opus": "claude-opus-4-5",
+            "sonnet": "claude-sonnet-4-6",
+            "opus": "claude-opus-4-8",
             "haiku": "claude-haiku-4-5",
         },
         description="model aliases of the sub-agent format -> model ids",
@@ -82,6 +82,9 @@ class AgentSettings(_Section):
             "claude-sonnet-4-5": Price(input=3.0, output=15.0),
             "claude-sonnet-4-6": Price(input=3.0, output=15.0),
             "claude-opus-4-5": Price(input=5.0, output=25.0),
+            "claude-opus-4-6": Price(input=5.0, output=25.0),
+            "claude-opus-4-7": Price(input=5.0, output=25.0),
+            "claude-opus-4-8": Price(input=5.0, output=25.0),
             "claude-haiku-4-5": Price(input=1.0, output=5.0),
         }
     )

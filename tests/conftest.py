@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,11 @@ from harness.config import CrucibleConfig, load_config
 from harness.errors import DockerUnavailable
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SESSION = uuid.uuid4().hex[:6]  # run ids of this session start with test-<SESSION>-
+
+
+def new_run_id() -> str:
+    return f"test-{SESSION}-{uuid.uuid4().hex[:8]}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -61,7 +67,7 @@ def images(docker_client: Any, config: CrucibleConfig) -> Any:
 
 @pytest.fixture
 def run_id() -> str:
-    return f"test-{uuid.uuid4().hex[:10]}"
+    return new_run_id()
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +80,7 @@ def docker_backend(docker_client: Any, images: Any) -> Any:
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After the session, remove what a failed test may have left (tests use run ids starting test-)."""
+    """After the session, remove what a failed test of this session may have left behind."""
     yield
     if "docker_client" not in request.fixturenames and not request.session.items:
         return
@@ -85,5 +91,6 @@ def _no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
     except DockerUnavailable:
         return
     for container in client.containers.list(all=True, filters={"label": ["crucible.run"]}):
-        if str(container.labels.get("crucible.run", "")).startswith("test-"):
-            container.remove(force=True)
+        if str(container.labels.get("crucible.run", "")).startswith(f"test-{SESSION}-"):
+            with contextlib.suppress(Exception):  # removed meanwhile by its own test
+                container.remove(force=True)

@@ -17,6 +17,7 @@ from harness.probe import TESTER_PYTHON, Probe
 from harness.sandbox import ContainerSpec
 from harness.sandbox.services import start_postgres
 from harness.score.migrations.snapshot import diff
+from tests.conftest import new_run_id
 
 pytestmark = pytest.mark.docker
 PROJECT = Path(__file__).parent.parent
@@ -122,7 +123,7 @@ with psycopg.connect(sys.argv[1], autocommit=True) as conn:
 
 @pytest.fixture(scope="module")
 def database(docker_backend: Any, images: Any) -> Iterator[Probe]:
-    pod = docker_backend.create_pod(f"test-{uuid.uuid4().hex[:10]}", "snapshots")
+    pod = docker_backend.create_pod(new_run_id(), "snapshots")
     try:
         postgres = start_postgres(pod, images.postgres.tag)
         tester = pod.add(ContainerSpec(name="tester", image=images.runtime.tag, user="sandbox"))

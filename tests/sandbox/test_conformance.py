@@ -12,6 +12,7 @@ import pytest
 from harness.errors import SandboxError
 from harness.sandbox import ContainerSpec, Limits, SandboxBackend, tar_files, untar_files
 from harness.sandbox.local_backend import LocalBackend
+from tests.conftest import new_run_id
 
 
 @pytest.fixture(params=["docker", "local"])
@@ -122,9 +123,8 @@ def test_duplicate_and_unknown_container_names(pod: Any, image: str) -> None:
 
 
 def test_close_is_idempotent_and_cleanup_finds_unclosed_pods(backend: SandboxBackend, image: str) -> None:
-    import uuid
 
-    run = f"test-{uuid.uuid4().hex[:10]}"
+    run = new_run_id()
     closed = backend.create_pod(run, "a")
     closed.add(ContainerSpec(name="box", image=image, command=["sleep", "300"]))
     closed.close()

@@ -1,0 +1,175 @@
+"""The tool-use loop against scripted model replies and a recording tool runner (no Docker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.agents.loop import AgentRequest, run_agent
+from harness.agents.outcome import Usage
+from harness.agents.providers import ProviderError, ScriptedProvider
+from harness.config import Price, load_config
+
+PRICE = Price(input=3.0, output=15.0)
+
+
+class FakeRunner:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def run(self, name: str, arguments: Any) -> tuple[str, bool]:
+        self.calls.append((name, arguments))
+        if name == "Write" and isinstance(arguments, dict) and "content" in arguments:
+            return f"Created {arguments['file_path']}", False
+        return f"{name} failed: bad arguments", True
+
+
+def reply(content: list[dict[str, Any]], stop: str, **usage: int) -> dict[str, Any]:
+    return {
+        "content": content,
+        "stop_reason": stop,
+        "usage": {"input_tokens": 1000, "output_tokens": 500, **usage},
+    }
+
+
+def write(i: int) -> dict[str, Any]:
+    return {
+        "type": "tool_use",
+        "id": f"t{i}",
+        "name": "Write",
+        "input": {"file_path": f"/workspace/f{i}", "content": "x"},
+    }
+
+
+REQUEST = AgentRequest(model="claude-sonnet-4-6", system="You build backends.", tools=None, task="Build it.")
+
+
+def settings(tmp_path: Path, **overrides: Any) -> Any:
+    return load_config(tmp_path).agent.model_copy(update=overrides)
+
+
+def test_tool_calls_answered_in_one_user_message_then_end(tmp_path: Path) -> None:
+    provider = ScriptedProvider(
+        [
+            reply([{"type": "text", "text": "writing"}, write(1), write(2)], "tool_use"),
+            reply([{"type": "text", "text": "done"}], "end_turn"),
+        ]
+    )
+    events: list[dict[str, Any]] = []
+    outcome = run_agent(provider, REQUEST, FakeRunner(), settings(tmp_path), PRICE, events.append)  # type: ignore[arg-type]
+    assert (
+        outcome.stop == "end_turn"
+        and outcome.turns == 2
+        and outcome.tool_calls == 2
+        and outcome.tool_errors == 0
+    )
+    second = provider.requests[1]["messages"]
+    assert [m["role"] for m in second] == ["user", "assistant", "user"]
+    results = second[2]["content"]
+    assert [b["type"] for b in results] == ["tool_result", "tool_result"]
+    assert [b["tool_use_id"] for b in results] == ["t1", "t2"] and results[0][
+        "content"
+    ] == "Created /workspace/f1"
+    assert [e["event"] for e in events] == ["response", "tool", "tool", "response", "end"]
+
+
+def test_cache_breakpoints_on_tools_system_and_the_newest_user_turn(tmp_path: Path) -> None:
+    provider = ScriptedProvider(
+        [
+            reply([write(1)], "tool_use"),
+            reply([write(2)], "tool_use"),
+            reply([{"type": "text", "text": "ok"}], "end_turn"),
+        ]
+    )
+    run_agent(provider, REQUEST, FakeRunner(), settings(tmp_path), PRICE, lambda _e: None)  # type: ignore[arg-type]
+    for request in provider.requests:
+        assert request["system"][-1]["cache_control"] == {"type": "ephemeral"}
+        assert request["tools"][-1]["cache_control"] == {"type": "ephemeral"}
+        assert all("cache_control" not in tool for tool in request["tools"][:-1])
+        marked = [
+            (i, j)
+            for i, m in enumerate(request["messages"])
+            for j, b in enumerate(m["content"])
+            if "cache_control" in b
+        ]
+        last_user = max(i for i, m in enumerate(request["messages"]) if m["role"] == "user")
+        assert marked == [(last_user, len(request["messages"][last_user]["content"]) - 1)]
+    assert [t["name"] for t in provider.requests[0]["tools"]] == [
+        "Read",
+        "Write",
+        "Edit",
+        "Bash",
+        "Glob",
+        "Grep",
+    ]
+
+
+def test_malformed_tool_calls_become_tool_errors(tmp_path: Path) -> None:
+    provider = ScriptedProvider(
+        [
+            reply(
+                [
+                    {"type": "tool_use", "id": "t1", "name": "Write", "input": {"file_path": "/workspace/x"}},
+                    {"type": "tool_use", "id": "t2", "name": "Teleport", "input": {}},
+                ],
+                "tool_use",
+            ),
+            reply([{"type": "text", "text": "giving up"}], "end_turn"),
+        ]
+    )
+    outcome = run_agent(provider, REQUEST, FakeRunner(), settings(tmp_path), PRICE, lambda _e: None)  # type: ignore[arg-type]
+    assert outcome.stop == "end_turn" and outcome.tool_errors == 2
+    assert all(b["is_error"] for b in provider.requests[1]["messages"][2]["content"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "stop", "turns"),
+    [
+        ({"max_turns": 2}, "budget:turns", 2),
+        ({"max_dollars": 0.005}, "budget:dollars", 1),
+        ({"max_tokens": 3000}, "budget:tokens", 2),
+    ],
+)
+def test_budgets_stop_the_sample_cleanly(
+    tmp_path: Path, overrides: dict[str, Any], stop: str, turns: int
+) -> None:
+    provider = ScriptedProvider([reply([write(i)], "tool_use") for i in range(10)])
+    outcome = run_agent(
+        provider, REQUEST, FakeRunner(), settings(tmp_path, **overrides), PRICE, lambda _e: None
+    )  # type: ignore[arg-type]
+    assert outcome.stop == stop and outcome.turns == turns and outcome.budget_hit
+
+
+def test_max_tokens_asks_to_continue_and_pause_turn_resumes(tmp_path: Path) -> None:
+    provider = ScriptedProvider(
+        [
+            reply([{"type": "text", "text": "half"}], "max_tokens"),
+            reply([{"type": "text", "text": "thinking"}], "pause_turn"),
+            reply([{"type": "text", "text": "all"}], "end_turn"),
+        ]
+    )
+    outcome = run_agent(provider, REQUEST, FakeRunner(), settings(tmp_path), PRICE, lambda _e: None)  # type: ignore[arg-type]
+    assert outcome.turns == 3 and outcome.stop == "end_turn"
+    assert provider.requests[1]["messages"][-1]["content"][0]["text"].startswith("Your reply was cut off")
+    assert provider.requests[2]["messages"][-1]["role"] == "assistant"
+
+
+def test_cost_from_usage(tmp_path: Path) -> None:
+    usage = Usage().plus(
+        {
+            "input_tokens": 1_000_000,
+            "output_tokens": 100_000,
+            "cache_creation_input_tokens": 200_000,
+            "cache_read_input_tokens": 2_000_000,
+        }
+    )
+    # 1M x $3 + 0.2M x $3 x 1.25 + 2M x $3 x 0.1 + 0.1M x $15
+    assert usage.dollars(PRICE, settings(tmp_path)) == pytest.approx(3.0 + 0.75 + 0.6 + 1.5)
+    assert usage.total == 3_300_000
+
+
+def test_provider_failure_propagates(tmp_path: Path) -> None:
+    with pytest.raises(ProviderError, match="ran out"):
+        run_agent(ScriptedProvider([]), REQUEST, FakeRunner(), settings(tmp_path), PRICE, lambda _e: None)  # type: ignore[arg-type]
