@@ -147,6 +147,7 @@ def _register_evaluation_commands() -> None:
     from harness import cli_eval, cli_run
 
     app.command()(cli_run.run)
+    app.add_typer(cli_run.variants_app, name="variants")
     app.command()(cli_eval.score)
     app.command()(cli_eval.rescore)
     app.add_typer(cli_eval.fixtures_app, name="fixtures")

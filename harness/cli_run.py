@@ -141,3 +141,35 @@ def summary_table(records: list[SampleRecord]) -> Table:
             r.reason[:80],
         )
     return table
+
+
+variants_app = typer.Typer(no_args_is_help=True, help="List and compare prompt variants.")
+
+
+@variants_app.command("list")
+def variants_list(ctx: typer.Context) -> None:
+    """The variants under agents/, with their model, tools and content hash."""
+    from harness.agents.variants import load_variant
+    from harness.cli import _config, out
+
+    root = _config(ctx).project_root
+    table = Table("variant", "name", "model", "tools", "hash")
+    for path in sorted((root / "agents").glob("*.md")):
+        v = load_variant(f"agents/{path.name}", root)
+        table.add_row(v.source, v.name, v.model, ", ".join(v.tools) if v.tools else "(all)", v.digest)
+    out.print(table)
+
+
+@variants_app.command("diff")
+def variants_diff(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(help="PATH or PATH@REV")],
+    new: Annotated[str, typer.Argument(help="PATH or PATH@REV")],
+) -> None:
+    """A unified diff of two variants' prompts (model and tools included)."""
+    from harness.agents.variants import load_variant, prompt_diff
+    from harness.cli import _config, out
+
+    root = _config(ctx).project_root
+    text = prompt_diff(load_variant(old, root), load_variant(new, root))
+    out.print(text or "the two variants are identical", markup=False, highlight=False)

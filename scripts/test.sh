@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-.venv/bin/ruff check harness tests benchmarks
-.venv/bin/ruff format --check harness tests benchmarks
+.venv/bin/ruff check harness tests benchmarks scripts
+.venv/bin/ruff format --check harness tests benchmarks scripts
 .venv/bin/mypy
 .venv/bin/pytest "$@"

@@ -160,3 +160,31 @@ def test_an_edited_prompt_no_longer_matches_its_cassette(tmp_path: Path, images:
     (record,) = records(tmp_path / "reports").values()
     assert record.status is SampleStatus.INFRA_FAILURE
     assert "differs from the recording" in record.reason
+
+
+def test_an_overloaded_api_ends_the_sample_as_an_infra_failure(
+    config: Any,
+    images: Any,
+    docker_backend: Any,
+    docker_client: Any,
+    run_id: str,
+    tmp_path: Path,
+) -> None:
+    from tests.agents.fake_anthropic import error
+
+    fixture = find_fixture(PROJECT, "jwt-auth")
+    variant = load_variant("agents/backend-engineer-terse.md", PROJECT)
+    engine = Engine(config, docker_client, images, docker_backend)
+    run = RunStore(tmp_path).create(RunManifest(run_id=run_id, kind="test", crucible_version="0"))
+    server = FakeServer([error(529, "overloaded_error")] * 3)
+    with server.running():
+        record = run_cell(
+            engine,
+            Cell(variant, fixture, 1),
+            lambda *_: AnthropicProvider(api_key="sk-test", base_url=server.url, max_retries=2),
+            run,
+        )
+    assert record.status is SampleStatus.INFRA_FAILURE and "529" in record.reason
+    assert len(server.requests) == 3
+    left = docker_client.containers.list(all=True, filters={"label": [f"crucible.run={run_id}"]})
+    assert left == []
