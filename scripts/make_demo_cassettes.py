@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.agents.providers import RecordingProvider, ScriptedProvider
+from harness.agents.providers import RecordingProvider, ScriptedProvider, write_calls
 from harness.agents.variants import load_variant
 from harness.config import load_config
 from harness.evaluate import Engine
@@ -52,17 +52,8 @@ def message(
 
 
 def conversation(backend: Path, model: str) -> list[dict[str, Any]]:
-    files = sorted(p for p in backend.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    writes = [
-        {
-            "type": "tool_use",
-            "id": f"toolu_demo_w{i:02d}",
-            "name": "Write",
-            "input": {"file_path": f"/workspace/{p.relative_to(backend)}", "content": p.read_text()},
-        }
-        for i, p in enumerate(files)
-    ]
-    written = sum(len(p.read_text()) for p in files) // 4
+    writes = write_calls(backend, prefix="toolu_demo_w")
+    written = sum(len(w["input"]["content"]) for w in writes) // 4
     return [
         message(
             1,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from harness.evaluate import Engine, evaluate_workspace
 from harness.fixtures import Fixture, Timeouts, find_fixture
 from harness.records import RunManifest, SampleStatus
 from harness.store import RunStore
+from tests.helpers import run_crucible
 
 pytestmark = pytest.mark.docker
 PROJECT = Path(__file__).parent.parent
@@ -25,13 +25,7 @@ REFERENCE = PROJECT / "fixtures" / "jwt-auth" / "reference"
 
 
 def crucible(*args: str, reports: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", "-C", str(PROJECT), "--set", f'reports_dir="{reports}"', *args],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_crucible(*args, reports=reports)
 
 
 @pytest.fixture(scope="module")

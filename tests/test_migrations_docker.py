@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from harness.sandbox import ContainerSpec
 from harness.sandbox.services import start_postgres
 from harness.score.migrations.snapshot import diff
 from tests.conftest import new_run_id
+from tests.helpers import run_crucible
 
 pytestmark = pytest.mark.docker
 PROJECT = Path(__file__).parent.parent
@@ -154,13 +154,7 @@ def test_snapshot_diff_on_postgres(
 
 
 def crucible(*args: str, reports: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", "-C", str(PROJECT), "--set", f'reports_dir="{reports}"', *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_crucible(*args, reports=reports)
 
 
 def migrations_of(reports: Path) -> dict[str, Any]:

@@ -136,3 +136,17 @@ class RecordingProvider:
         self._lines.append(json.dumps(entry, sort_keys=True, ensure_ascii=False))
         atomic_write_bytes(self.path, ("\n".join(self._lines) + "\n").encode())
         return response
+
+
+def write_calls(folder: Path, root: str = "/workspace", prefix: str = "toolu_write") -> list[dict[str, Any]]:
+    """Write tool calls that recreate every file of ``folder`` under ``root`` (for scripted agents)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return [
+        {
+            "type": "tool_use",
+            "id": f"{prefix}_{i:02d}",
+            "name": "Write",
+            "input": {"file_path": f"{root}/{p.relative_to(folder)}", "content": p.read_text()},
+        }
+        for i, p in enumerate(files)
+    ]

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.agents.providers import AnthropicProvider
+from harness.agents.providers import AnthropicProvider, write_calls
 from harness.agents.variants import load_variant
 from harness.evaluate import Engine
 from harness.fixtures import find_fixture
@@ -19,6 +18,7 @@ from harness.orchestrate import Cell, run_cell
 from harness.records import RunManifest, SampleRecord, SampleStatus
 from harness.store import RunStore
 from tests.agents.fake_anthropic import FakeServer, message
+from tests.helpers import run_crucible
 
 pytestmark = pytest.mark.docker
 PROJECT = Path(__file__).parents[2]
@@ -31,16 +31,7 @@ SNOOP = (
 
 
 def scripted_backend(reference: Path) -> list[Any]:
-    files = sorted(p for p in reference.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    writes = [
-        {
-            "type": "tool_use",
-            "id": f"toolu_{i}",
-            "name": "Write",
-            "input": {"file_path": f"/workspace/{p.relative_to(reference)}", "content": p.read_text()},
-        }
-        for i, p in enumerate(files)
-    ]
+    writes = write_calls(reference)
     return [
         message([{"type": "text", "text": "Writing the service."}, *writes], "tool_use"),
         message(
@@ -105,15 +96,7 @@ def test_generation_through_the_sdk_writes_a_backend_that_scores(
 
 
 def crucible(*args: str, reports: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in __import__("os").environ.items() if k != "ANTHROPIC_API_KEY"}
-    return subprocess.run(
-        [sys.executable, "-m", "harness", "-C", str(PROJECT), "--set", f'reports_dir="{reports}"', *args],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
+    return run_crucible(*args, reports=reports)
 
 
 def records(reports: Path) -> dict[str, SampleRecord]:
