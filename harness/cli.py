@@ -144,9 +144,11 @@ def smoke(ctx: typer.Context) -> None:
 
 
 def _register_evaluation_commands() -> None:
-    from harness import cli_eval, cli_run
+    from harness import cli_eval, cli_report, cli_run
 
     app.command()(cli_run.run)
+    app.command()(cli_report.report)
+    app.command("compare")(cli_report.compare_cmd)
     app.add_typer(cli_run.variants_app, name="variants")
     app.command()(cli_eval.score)
     app.command()(cli_eval.rescore)

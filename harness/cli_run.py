@@ -116,7 +116,11 @@ def run(
         "run.json", manifest.model_copy(update={"status": RunStatus.COMPLETE, "finished_at": utc_now()})
     )
     out.print(summary_table(records))
-    out.print(f"run {run_dir.run_id}: {len(records)} samples in {run_dir.path}")
+    from harness.report import write_report
+
+    with err.status("writing the report"):
+        files = write_report([run_dir], run_dir)
+    out.print(f"run {run_dir.run_id}: {len(records)} samples; report {files.html}", highlight=False)
 
 
 def summary_table(records: list[SampleRecord]) -> Table:

@@ -1,0 +1,117 @@
+"""Machine-readable results and the Markdown summary: results.parquet, a `datasets` Dataset,
+junit.xml (one test case per sample and check), summary.md (for a pull request or a CI job)."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from harness.records import SampleRecord, SampleStatus
+from harness.stats import compare, frame, gate, summarise
+from harness.store import RunDir
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _cell(row: dict[Any, Any]) -> Any:
+    def cell(name: str) -> str:
+        return f"{_fmt(row[name])} [{_fmt(row[name + '_low'])}, {_fmt(row[name + '_high'])}]"
+
+    return cell
+
+
+def summary_markdown(records: list[SampleRecord], baseline: str | None, margin: float) -> str:
+    df = frame(records)
+    lines = ["# Crucible results", ""]
+    infra = sum(r.status is SampleStatus.INFRA_FAILURE for r in records)
+    lines.append(f"{len(records)} samples ({infra} infrastructure failures, excluded from scores).")
+    lines += [
+        "",
+        "| variant | samples | tests | all pass | pass@1 | migrations | security | secure | cost $ |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    table = summarise(df) if not df.empty else None
+    for row in [] if table is None else table.to_dict("records"):
+        cell = _cell(row)
+
+        lines.append(
+            f"| {row['variant']} | {row['samples']} | {cell('tests')} | {cell('all_pass')} | "
+            f"{_fmt(row['pass@1'])} | {cell('migrations')} | {cell('security')} | {cell('secure')} | "
+            f"{_fmt(row['cost'], 3)} |"
+        )
+    variants = sorted(df["variant"].unique()) if not df.empty else []
+    if baseline and baseline in variants:
+        for candidate in [v for v in variants if v != baseline]:
+            diffs = compare(df, baseline, candidate)
+            result = gate(diffs, margin)
+            lines += [
+                "",
+                f"## {candidate} vs {baseline}: {'PASS' if result.passed else 'FAIL'} "
+                f"(non-inferiority, margin {margin})",
+                "",
+            ]
+            lines += [f"- {reason}" for reason in result.reasons]
+    lines += ["", "Intervals are 95% bootstrap intervals clustered by fixture."]
+    return "\n".join(lines) + "\n"
+
+
+def junit(records: list[SampleRecord]) -> bytes:
+    suites = ET.Element("testsuites", name="crucible")
+    for fixture in sorted({r.fixture_id for r in records}):
+        chosen = [r for r in records if r.fixture_id == fixture]
+        suite = ET.SubElement(suites, "testsuite", name=fixture)
+        count = failures = errors = 0
+        for r in chosen:
+            checks: list[tuple[str, str | None, bool]] = [
+                ("status", r.reason or None, r.status is SampleStatus.INFRA_FAILURE)
+            ]
+            if r.tests:
+                checks.append(
+                    ("tests", None if r.tests.all_pass else ", ".join(r.tests.failing()[:10]), False)
+                )
+            if r.migrations:
+                failing = r.migrations.failing()
+                checks.append(("migrations", ", ".join(failing) or None, False))
+            if r.security:
+                checks.append(("security", ", ".join(r.security.failing()) or None, False))
+            for check, problem, is_error in checks:
+                count += 1
+                case = ET.SubElement(
+                    suite,
+                    "testcase",
+                    classname=r.variant or "workspace",
+                    name=f"{r.sample_id}::{check}",
+                    time=f"{r.seconds.get('total', 0):.2f}",
+                )
+                if check == "status" and r.status is SampleStatus.OK:
+                    continue
+                if problem:
+                    tag = "error" if is_error else "failure"
+                    errors += is_error
+                    failures += not is_error
+                    ET.SubElement(case, tag, message=problem[:500])
+        suite.set("tests", str(count))
+        suite.set("failures", str(failures))
+        suite.set("errors", str(errors))
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites)
+
+
+def write_exports(
+    records: list[SampleRecord], dest: RunDir, baseline: str | None, margin: float
+) -> dict[str, Path]:
+    df = frame(records)
+    summary = dest.write_text("summary.md", summary_markdown(records, baseline, margin))
+    junit_path = dest.write_bytes("junit.xml", junit(records))
+    parquet = dest.path / "results.parquet"
+    df.to_parquet(parquet.with_suffix(".parquet.tmp"), index=False)
+    parquet.with_suffix(".parquet.tmp").replace(parquet)
+    import datasets
+
+    datasets.disable_progress_bars()
+    dataset_dir = dest.path / "dataset"
+    datasets.Dataset.from_pandas(df, preserve_index=False).save_to_disk(str(dataset_dir))
+    return {"summary": summary, "junit": junit_path, "parquet": parquet, "dataset": dataset_dir}

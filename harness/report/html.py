@@ -1,0 +1,185 @@
+"""The reviewer's page: one self-contained HTML file (inline CSS and SVG, no network) that shows the
+variants side by side with confidence intervals and a verdict, then every sample down to the failing
+test, the insecure line and the migration that would not roll back."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_for_filename
+from pygments.util import ClassNotFound
+
+from harness.records import SampleRecord
+from harness.report import charts
+from harness.stats import METRICS, compare, frame, summarise
+from harness.store import RunDir
+
+SHOWN_SUFFIXES = (".py", ".toml", ".ini", ".txt", ".md", ".yaml", ".yml", ".cfg", ".mako", ".json", ".sql")
+MAX_FILE_BYTES = 40_000
+FORMATTER = HtmlFormatter(noclasses=True, nowrap=False, style="friendly")
+
+
+def _code(name: str, text: str) -> Markup:
+    try:
+        lexer = get_lexer_for_filename(name, stripnl=False)
+    except ClassNotFound:
+        return Markup("<pre>") + text + Markup("</pre>")
+    return Markup(highlight(text, lexer, FORMATTER))  # noqa: S704 - pygments escapes the source it formats
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _workspace_files(run: RunDir, sample: str) -> list[dict[str, Any]]:
+    root = run.path / "samples" / sample / "workspace"
+    if not root.is_dir():
+        return []
+    files = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+        if path.suffix in SHOWN_SUFFIXES and path.stat().st_size <= MAX_FILE_BYTES:
+            name = str(path.relative_to(root))
+            files.append({"name": name, "html": _code(name, path.read_text(errors="replace"))})
+    return files
+
+
+def _transcript(run: RunDir, sample: str) -> list[dict[str, Any]]:
+    path = run.path / "samples" / sample / "transcript.jsonl"
+    if not path.is_file():
+        return []
+    events = []
+    for line in path.read_text().splitlines():
+        event = json.loads(line)
+        if event.get("event") == "response":
+            texts = [b.get("text", "") for b in event.get("content", []) if b.get("type") == "text"]
+            events.append(
+                {
+                    "kind": "model",
+                    "turn": event["turn"],
+                    "text": "\n".join(texts),
+                    "stop": event.get("stop_reason"),
+                }
+            )
+        elif event.get("event") == "tool":
+            shown = json.dumps(event.get("input"), indent=1)[:3000]
+            events.append(
+                {
+                    "kind": "tool",
+                    "turn": event["turn"],
+                    "name": event.get("name"),
+                    "input": shown,
+                    "output": str(event.get("output", ""))[:3000],
+                    "error": event.get("is_error"),
+                }
+            )
+    return events
+
+
+def _verdicts(df: pd.DataFrame, baseline: str | None) -> list[dict[str, Any]]:
+    variants = sorted(df["variant"].unique())
+    if not baseline or baseline not in variants:
+        baseline = variants[0] if variants else None
+    rows = []
+    for candidate in [v for v in variants if v != baseline]:
+        for d in compare(df, str(baseline), candidate):
+            better = d.low > 0 if d.higher_is_better else d.high < 0
+            worse = d.high < 0 if d.higher_is_better else d.low > 0
+            rows.append(
+                {
+                    "baseline": baseline,
+                    "candidate": candidate,
+                    "metric": d.metric,
+                    "pairs": d.pairs,
+                    "diff": _fmt(d.diff, 3),
+                    "ci": f"{_fmt(d.low, 3)} to {_fmt(d.high, 3)}",
+                    "p": _fmt(d.p_holm, 3),
+                    "mde": _fmt(d.mde, 3),
+                    "verdict": "candidate better"
+                    if better
+                    else "candidate worse"
+                    if worse
+                    else "no difference",
+                }
+            )
+    return rows
+
+
+def _prompt_diffs(runs: list[RunDir]) -> list[dict[str, str]]:
+    from harness.agents.variants import load_variant, prompt_diff
+    from harness.config import find_project_root
+
+    specs: list[str] = []
+    for run in runs:
+        specs += [s for s in run.manifest.config.get("grid", {}).get("variants", []) if s not in specs]
+    root = find_project_root(runs[0].path) if runs else None
+    loaded = []
+    for spec in specs:
+        try:
+            loaded.append(load_variant(spec, root))  # type: ignore[arg-type]
+        except Exception:  # noqa: S112 - a variant gone from the tree is left out of the diffs
+            continue
+    return [
+        {"old": a.source, "new": b.source, "diff": prompt_diff(a, b)} for a, b in itertools.pairwise(loaded)
+    ]
+
+
+def _charts(summary: pd.DataFrame, df: pd.DataFrame, counts: list[dict[str, Any]]) -> dict[str, Markup]:
+    svgs = {
+        "overview": charts.overview(summary),
+        "heatmap": charts.heatmap(df),
+        "scatter": charts.cost_quality(df),
+        "cwe": charts.cwe_bars(pd.DataFrame(counts, columns=["variant", "cwe", "kind", "n"])),
+    }
+    return {name: Markup(svg) for name, svg in svgs.items()}  # noqa: S704 - matplotlib's own SVG, text escaped
+
+
+def render_html(records: list[SampleRecord], runs: list[RunDir], baseline: str | None, margin: float) -> str:
+    df = frame(records)
+    summary = summarise(df) if not df.empty else pd.DataFrame()
+    counts = []
+    for r in records:
+        if r.security:
+            for cwe, n in r.security.per_cwe().items():
+                for kind in ("static", "exploited"):
+                    if n[kind]:
+                        counts.append(
+                            {"variant": r.variant or "workspace", "cwe": cwe, "kind": kind, "n": n[kind]}
+                        )
+    run_of = {
+        r.sample_id: run for run in runs for r in records if (run.path / "samples" / r.sample_id).is_dir()
+    }
+    samples = [
+        {
+            "record": r,
+            "files": _workspace_files(run_of[r.sample_id], r.sample_id) if r.sample_id in run_of else [],
+            "transcript": _transcript(run_of[r.sample_id], r.sample_id) if r.sample_id in run_of else [],
+        }
+        for r in sorted(records, key=lambda r: r.sample_id)
+    ]
+    env = Environment(
+        loader=PackageLoader("harness.report", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
+    env.filters["fmt"] = _fmt
+    template = env.get_template("report.html.j2")
+    return template.render(
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        runs=[run.run_id for run in runs],
+        samples=samples,
+        summary=summary.to_dict("records"),
+        metrics=[m for m in METRICS],
+        verdicts=_verdicts(df, baseline) if not df.empty else [],
+        margin=margin,
+        charts={} if df.empty else _charts(summary, df, counts),
+        diffs=_prompt_diffs(runs),
+    )
