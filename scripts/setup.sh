@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up everything Crucible needs on a fresh Debian machine: system packages (as root), a running
-# Docker engine, and the Python environment in .venv with Crucible installed in it.
+# Set up everything Crucible needs on a fresh Debian machine: system packages (as root: debootstrap,
+# chromium and chromium-driver, docker.io when no engine answers), a running Docker engine, and the
+# Python environment in .venv with Crucible installed in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,9 @@ missing=()
 # docker.io only when no engine answers and dockerd is absent; debootstrap builds the offline base image.
 if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null 2>&1; then missing+=(docker.io); fi
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+# Debian's Chromium and its driver, for the tests that open the HTML report in a real browser.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' and try again" >&2
