@@ -23,6 +23,7 @@ METRICS: dict[str, tuple[str, bool, bool]] = {
     "security": ("security", True, False),
     "secure": ("secure", True, True),
     "cost": ("cost", False, False),
+    "tokens": ("tokens", False, False),
 }
 GATE_METRICS = ("tests", "migrations", "security")
 Z_975, Z_80 = 1.959964, 0.841621

@@ -108,6 +108,10 @@ def test_replayed_demo_run_shows_each_variants_backend(tmp_path: Path, images: A
     result = crucible("run", "--epochs", "2", reports=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "replaying the bundled cassettes" in result.stderr
+    for name in ("index.html", "summary.md", "junit.xml", "results.parquet"):
+        assert (tmp_path / "latest" / name).is_file(), name
+    page = (tmp_path / "latest" / "index.html").read_text()
+    assert "backend-engineer-checklist" in page and "backend-engineer-terse" in page and "<svg" in page
     found = records(tmp_path)
     assert len(found) == 6
     for epoch in (1, 2):
