@@ -18,12 +18,6 @@ fixtures_app = typer.Typer(no_args_is_help=True, help="List, show and prove fixt
 EXIT_FOR_STATUS = {SampleStatus.OK: 0, SampleStatus.MODEL_FAILURE: 3, SampleStatus.INFRA_FAILURE: 1}
 
 
-def _console() -> tuple[object, object]:
-    from harness.cli import err, out
-
-    return out, err
-
-
 def _new_run(ctx: typer.Context, kind: str, note: str) -> tuple[RunStore, RunManifest, RunDir]:
     from harness.cli import _config
 
@@ -139,12 +133,13 @@ def score(
     found = find_fixture(config.project_root, fixture) if fixture else Fixture.bare()
     engine = _engine(config)
     _, manifest, run = _new_run(ctx, "score", f"{found.id} {path}")
-    out, err = _console()
-    with err.status(f"scoring {path} against {found.id}"):  # type: ignore[attr-defined]
+    from harness.cli import err, out
+
+    with err.status(f"scoring {path} against {found.id}"):
         record = evaluate_workspace(engine, found, path.resolve(), run, f"{found.id}.score", checks=checks)
     _finish(run, manifest, record.status is not SampleStatus.INFRA_FAILURE)
     if as_json:
-        out.print_json(record.model_dump_json())  # type: ignore[attr-defined]
+        out.print_json(record.model_dump_json())
     else:
         print_record(record, run)
     raise typer.Exit(EXIT_FOR_STATUS[record.status])

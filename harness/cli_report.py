@@ -9,11 +9,11 @@ from rich.table import Table
 
 from harness.errors import UserError
 from harness.stats import GATE_METRICS, METRICS
+from harness.store import RunDir, RunStore
 
 
-def _runs(ctx: typer.Context, run_ids: list[str] | None) -> list[object]:
+def _runs(ctx: typer.Context, run_ids: list[str] | None) -> list[RunDir]:
     from harness.cli import _config
-    from harness.store import RunStore
 
     store = RunStore(_config(ctx).reports_path)
     return [store.open(run_id) for run_id in (run_ids or ["latest"])]
@@ -35,7 +35,7 @@ def report(
 
     runs = _runs(ctx, run_ids)
     with err.status("writing the report"):
-        files = write_report(runs, runs[0], baseline, margin)  # type: ignore[arg-type]
+        files = write_report(runs, runs[0], baseline, margin)
     out.print(
         f"report: {files.html}\nsummary: {files.summary}\njunit: {files.junit}\nparquet: {files.parquet}\n"
         f"dataset: {files.dataset}",
@@ -66,7 +66,7 @@ def compare_cmd(
     metrics = tuple(metric or GATE_METRICS)
     if unknown := [m for m in metrics if m not in METRICS]:
         raise UserError(f"--metric {', '.join(unknown)} is unknown", f"use some of: {', '.join(METRICS)}")
-    df = frame(load_records(_runs(ctx, run_ids)))  # type: ignore[arg-type]
+    df = frame(load_records(_runs(ctx, run_ids)))
     present = sorted(df["variant"].unique()) if not df.empty else []
     for name in (baseline, candidate):
         if name not in present:

@@ -18,6 +18,11 @@ from harness.agents.tools import ToolRunner, definitions
 from harness.config import AgentSettings, Price
 
 EPHEMERAL = {"type": "ephemeral"}
+FINAL_STOPS: dict[str, Stop] = {
+    "refusal": "refusal",
+    "stop_sequence": "stop_sequence",
+    "model_context_window_exceeded": "context_window",
+}
 CONTINUE = "Your reply was cut off at the output limit. Continue exactly where you stopped."
 
 
@@ -143,11 +148,7 @@ def run_agent(
         elif reason == "max_tokens":
             messages.append({"role": "user", "content": [{"type": "text", "text": CONTINUE}]})
         else:
-            stop = {
-                "refusal": "refusal",
-                "stop_sequence": "stop_sequence",
-                "model_context_window_exceeded": "context_window",
-            }.get(str(reason), "end_turn")  # type: ignore[assignment]
+            stop = FINAL_STOPS.get(str(reason), "end_turn")
             break
     outcome = AgentOutcome(
         model=request.model,

@@ -122,11 +122,13 @@ def _prompt_diffs(runs: list[RunDir]) -> list[dict[str, str]]:
     specs: list[str] = []
     for run in runs:
         specs += [s for s in run.manifest.config.get("grid", {}).get("variants", []) if s not in specs]
-    root = find_project_root(runs[0].path) if runs else None
+    if not runs:
+        return []
+    root = find_project_root(runs[0].path)
     loaded = []
     for spec in specs:
         try:
-            loaded.append(load_variant(spec, root))  # type: ignore[arg-type]
+            loaded.append(load_variant(spec, root))
         except Exception:  # noqa: S112 - a variant gone from the tree is left out of the diffs
             continue
     return [

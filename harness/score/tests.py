@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
+OUTCOME_OF: dict[str, Outcome] = {"failure": "failed", "error": "error", "skipped": "skipped"}
 
 
 class CaseResult(BaseModel):
@@ -56,7 +57,7 @@ def parse_junit(xml: bytes) -> SuiteScore:
         message = ""
         for child in element:
             if child.tag in ("failure", "error", "skipped"):
-                outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag]  # type: ignore[assignment]
+                outcome = OUTCOME_OF[child.tag]
                 message = (child.get("message") or (child.text or "")).strip()[:2000]
                 break
         cases.append(

@@ -87,8 +87,8 @@ def scan_tree(archive: bytes, dest: Path) -> int:
 
 
 def _level(value: str) -> Level:
-    lowered = value.lower()
-    return lowered if lowered in ("low", "medium", "high") else "medium"  # type: ignore[return-value]
+    levels: dict[str, Level] = {"low": "low", "medium": "medium", "high": "high"}
+    return levels.get(value.lower(), "medium")
 
 
 def _is_test_file(path: str) -> bool:
