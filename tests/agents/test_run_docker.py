@@ -131,6 +131,26 @@ def test_replayed_demo_run_shows_each_variants_backend(tmp_path: Path, images: A
     assert (base / "backend-engineer.jwt-auth.e1" / "transcript.jsonl").read_text().splitlines()[1:-1] == (
         base / "backend-engineer.jwt-auth.e2" / "transcript.jsonl"
     ).read_text().splitlines()[1:-1]
+    # a variant whose cassette replays a worse backend fails the gate, naming the metric and the difference
+    gate = crucible(
+        "compare",
+        "--baseline",
+        "backend-engineer-checklist",
+        "--candidate",
+        "backend-engineer",
+        reports=tmp_path,
+    )
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert "migrations: FAILS: difference -1.000" in gate.stdout
+    same = crucible(
+        "compare",
+        "--baseline",
+        "backend-engineer-checklist",
+        "--candidate",
+        "backend-engineer-checklist",
+        reports=tmp_path,
+    )
+    assert same.returncode == 0 and "PASS" in same.stdout
     before = {name: r.finished_at for name, r in found.items()}
     run_id = (tmp_path / "latest").resolve().name
     again = crucible("run", "--resume", run_id, reports=tmp_path)

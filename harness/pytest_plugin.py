@@ -1,0 +1,173 @@
+"""The pytest plugin (entry point `crucible`): the eval grid variant x fixture x epoch as test items.
+
+Hooks only: options in one `crucible` group, a marker, state in `config.stash`, the grid from
+`pytest_generate_tests` for tests that take the `crucible_sample` fixture, and the report and comparison
+at session end (written by the controller only, so `-n 2` with pytest-xdist yields one report). The work
+itself is `harness.orchestrate` and `harness.report`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.records import RunManifest, SampleRecord
+from harness.store import RunDir, RunStore, new_run_id
+
+RUN_KEY = pytest.StashKey[RunDir]()
+ENGINE_KEY = pytest.StashKey[Any]()
+RUN_ID_INPUT = "crucible_run_id"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("crucible", "Crucible: evaluate coding-agent prompt variants")
+    group.addoption(
+        "--crucible-variants",
+        default="",
+        help="variant files, PATH or PATH@REV, comma-separated (default: agents/*.md)",
+    )
+    group.addoption("--crucible-fixtures", default="", help="fixture ids, comma-separated (default: all)")
+    group.addoption("--crucible-epochs", type=int, default=1, help="samples per variant and fixture")
+    group.addoption(
+        "--crucible-provider",
+        default=None,
+        choices=["anthropic", "replay"],
+        help="model provider (default: anthropic with ANTHROPIC_API_KEY, else replay)",
+    )
+    group.addoption("--crucible-baseline", default=None, help="variant label the others are compared with")
+    group.addoption("--crucible-report", default=None, help="also copy the report files into this folder")
+    group.addoption("--crucible-margin", type=float, default=0.05, help="non-inferiority margin")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "crucible_sample: one Crucible sample (variant x fixture x epoch)")
+
+
+def _project(config: pytest.Config) -> Any:
+    from harness.config import load_config
+
+    return load_config(Path(config.rootpath))
+
+
+def _cells(config: pytest.Config) -> list[Any]:
+    from harness.agents.variants import load_variant
+    from harness.fixtures import find_fixture, list_fixtures
+    from harness.orchestrate import grid
+
+    root = _project(config).project_root
+    specs = [s.strip() for s in config.getoption("crucible_variants").split(",") if s.strip()]
+    specs = specs or sorted(f"agents/{p.name}" for p in (root / "agents").glob("*.md"))
+    names = [f.strip() for f in config.getoption("crucible_fixtures").split(",") if f.strip()]
+    fixtures = [find_fixture(root, n) for n in names] or list_fixtures(root)
+    return grid([load_variant(s, root) for s in specs], fixtures, config.getoption("crucible_epochs"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "crucible_cell" in metafunc.fixturenames:
+        cells = _cells(metafunc.config)
+        ids = [f"{c.variant.label}-{c.fixture.id}-e{c.epoch}" for c in cells]
+        metafunc.parametrize("crucible_cell", cells, ids=ids)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker writes its samples into the controller's run."""
+    node.workerinput[RUN_ID_INPUT] = _run(node.config).run_id
+
+
+def _run(config: pytest.Config) -> RunDir:
+    if RUN_KEY not in config.stash:
+        settings = _project(config)
+        store = RunStore(settings.reports_path)
+        worker = getattr(config, "workerinput", None)
+        if worker and RUN_ID_INPUT in worker:
+            config.stash[RUN_KEY] = store.open(worker[RUN_ID_INPUT])
+        else:
+            manifest = RunManifest(
+                run_id=new_run_id(),
+                kind="pytest",
+                crucible_version=_version(),
+                config={
+                    "grid": {
+                        "variants": [
+                            s.strip() for s in config.getoption("crucible_variants").split(",") if s.strip()
+                        ]
+                    }
+                },
+            )
+            config.stash[RUN_KEY] = store.create(manifest)
+    return config.stash[RUN_KEY]
+
+
+def _version() -> str:
+    from harness import __version__
+
+    return __version__
+
+
+def _providers(config: pytest.Config, settings: Any) -> Any:
+    from harness.agents.providers import AnthropicProvider
+    from harness.orchestrate import replay_factory
+
+    chosen = (
+        config.getoption("crucible_provider")
+        or settings.agent.provider
+        or ("anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "replay")
+    )
+    if chosen == "replay":
+        return replay_factory(settings.project_root / settings.agent.cassettes_dir)
+    agent = settings.agent
+    return lambda *_: AnthropicProvider(
+        base_url=agent.base_url, max_retries=agent.max_retries, timeout=agent.request_timeout_s
+    )
+
+
+@pytest.fixture
+def crucible_sample(request: pytest.FixtureRequest, crucible_cell: Any) -> SampleRecord:
+    """Generate and evaluate one cell of the grid; the stored record."""
+    from harness.evaluate import Engine
+    from harness.orchestrate import finished, run_cell
+
+    config = request.config
+    settings = _project(config)
+    if ENGINE_KEY not in config.stash:
+        config.stash[ENGINE_KEY] = Engine.start(settings)
+    run = _run(config)
+    done = finished(run, crucible_cell)
+    return done or run_cell(config.stash[ENGINE_KEY], crucible_cell, _providers(config, settings), run)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or RUN_KEY not in config.stash:
+        return
+    from harness.report import write_report
+
+    run = config.stash[RUN_KEY]
+    if not (run.path / "samples").is_dir():
+        return
+    files = write_report(
+        [run], run, config.getoption("crucible_baseline"), config.getoption("crucible_margin")
+    )
+    target = config.getoption("crucible_report")
+    if target:
+        import shutil
+
+        dest = Path(target)
+        dest.mkdir(parents=True, exist_ok=True)
+        for path in (files.html, files.summary, files.junit, files.parquet):
+            shutil.copy2(path, dest / path.name)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or RUN_KEY not in config.stash:
+        return
+    run = config.stash[RUN_KEY]
+    summary = run.path / "summary.md"
+    if summary.is_file():
+        terminalreporter.section("crucible")
+        terminalreporter.write_line(summary.read_text())
+        terminalreporter.write_line(f"report: {run.path / 'index.html'}")
