@@ -9,12 +9,12 @@ from pathlib import Path
 
 from harness.crashlog import summarise_failure
 from harness.errors import SandboxError
+from harness.images import TESTER_PYTHON
 from harness.sandbox import Container, ExecResult, Pod, tar_files, untar_files
 from harness.score.migrations.report import MigrationReport
 from harness.score.security.findings import ProbeResult
 from harness.score.security.probes import crash_result, parse_probes
 
-TESTER_PYTHON = "/opt/crucible/tester/bin/python"
 HEALTH_PROBE = """
 import sys, time, httpx
 deadline = time.monotonic() + float(sys.argv[2])

@@ -9,10 +9,10 @@ from importlib import resources
 from typing import Any
 
 from harness.errors import SandboxError
+from harness.images import TESTER_PYTHON
 from harness.sandbox import Container, tar_files
 from harness.score.migrations.snapshot import Snapshot
 
-TESTER_PYTHON = "/opt/crucible/tester/bin/python"
 PGSNAP = "/opt/crucible-probe/pgsnap.py"
 
 

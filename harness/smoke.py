@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import time
 
-from harness.images import ImageSet
+from harness.images import TESTER_PYTHON, ImageSet
 from harness.records import SmokeRecord
 from harness.sandbox import ContainerSpec, SandboxBackend, tar_files
 from harness.sandbox.services import DATABASE_URL, start_postgres
 
-TESTER_PYTHON = "/opt/crucible/tester/bin/python"
 SMOKE_SCRIPT = """
 import json, os
 import psycopg

@@ -13,6 +13,8 @@ from harness.images.base import ensure_base
 from harness.images.layers import Layer, Progress, ensure_layer, find_image
 from harness.records import ImageRecord
 
+# Where the runtime image installs the tester's Python environment (see context/runtime.Dockerfile).
+TESTER_PYTHON = "/opt/crucible/tester/bin/python"
 PG_MAJOR_FOR_SUITE = {"bookworm": "15", "trixie": "17"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from harness.records import RunManifest
@@ -23,73 +24,29 @@ def store_pair(reports: Path, candidate_fails: bool) -> tuple[str, str]:
     return baseline_run.run_id, candidate_run.run_id
 
 
+def gate(reports: Path, baseline: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_crucible(
+        "compare", "--baseline", baseline, "--candidate", "cand", *extra, reports=reports, timeout=120
+    )
+
+
 def test_clearly_worse_candidate_fails_the_gate(tmp_path: Path) -> None:
     a, b = store_pair(tmp_path, candidate_fails=True)
-    result = run_crucible(
-        "compare",
-        "--baseline",
-        "base",
-        "--candidate",
-        "cand",
-        "--run",
-        a,
-        "--run",
-        b,
-        reports=tmp_path,
-        timeout=120,
-    )
+    result = gate(tmp_path, "base", "--run", a, "--run", b)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "tests: FAILS: difference -0.100" in result.stdout and "FAIL: cand vs base" in result.stdout
 
 
 def test_equal_candidate_passes_within_the_margin(tmp_path: Path) -> None:
     a, b = store_pair(tmp_path, candidate_fails=False)
-    result = run_crucible(
-        "compare",
-        "--baseline",
-        "base",
-        "--candidate",
-        "cand",
-        "--margin",
-        "0.05",
-        "--run",
-        a,
-        "--run",
-        b,
-        reports=tmp_path,
-        timeout=120,
-    )
+    result = gate(tmp_path, "base", "--margin", "0.05", "--run", a, "--run", b)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS: cand vs base" in result.stdout and "FAILS" not in result.stdout
 
 
 def test_unknown_variant_or_metric_is_a_one_line_error(tmp_path: Path) -> None:
     a, b = store_pair(tmp_path, candidate_fails=False)
-    result = run_crucible(
-        "compare",
-        "--baseline",
-        "nope",
-        "--candidate",
-        "cand",
-        "--run",
-        a,
-        "--run",
-        b,
-        reports=tmp_path,
-        timeout=120,
-    )
+    result = gate(tmp_path, "nope", "--run", a, "--run", b)
     assert result.returncode == 2 and "variant 'nope' has no scored samples" in result.stderr
-    result = run_crucible(
-        "compare",
-        "--baseline",
-        "base",
-        "--candidate",
-        "cand",
-        "--metric",
-        "speed",
-        "--run",
-        a,
-        reports=tmp_path,
-        timeout=120,
-    )
+    result = gate(tmp_path, "base", "--metric", "speed", "--run", a)
     assert result.returncode == 2 and "--metric speed is unknown" in result.stderr
