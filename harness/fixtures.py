@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import ConfigError, UserError
 
@@ -33,6 +34,41 @@ class Weights(_Strict):
     migrations: float = 0.0
 
 
+class Brownfield(_Strict):
+    """An existing system to change: ``starter/`` is the project the agent starts from. In every eval the
+    starter's migrations run to ``base_revision``, the ``seed`` SQL loads the existing data, and only
+    then do the workspace's migrations run to head; ``checks`` (TOML) holds queries whose answers on the
+    upgraded data are fixed, the backfill checks."""
+
+    base_revision: str
+    seed: str = "seed.sql"
+    checks: str = "backfill.toml"
+
+
+class BackfillCheck(_Strict):
+    """A query and the rows it must answer, written as JSON (TOML has no null)."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    description: str = ""
+    sql: str
+    expect: str = Field(description="JSON: a list of rows, each a list of values")
+
+    @field_validator("expect")
+    @classmethod
+    def _rows(cls, value: str) -> str:
+        rows = json.loads(value)
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            raise ValueError("must be a JSON list of rows, each a list")
+        return value
+
+    def expected_rows(self) -> list[list[Any]]:
+        return list(json.loads(self.expect))
+
+
+class BackfillChecks(_Strict):
+    checks: list[BackfillCheck] = Field(default_factory=list, alias="check")
+
+
 class FixtureSpec(_Strict):
     id: str
     title: str
@@ -42,6 +78,13 @@ class FixtureSpec(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
     timeouts: Timeouts = Timeouts()
     weights: Weights = Weights()
+    brownfield: Brownfield | None = None
+
+    @model_validator(mode="after")
+    def _brownfield_has_starter(self) -> FixtureSpec:
+        if (self.kind == "brownfield") != (self.brownfield is not None):
+            raise ValueError("kind 'brownfield' and a [brownfield] section go together")
+        return self
 
 
 class Edit(_Strict):
@@ -137,6 +180,18 @@ class Fixture:
     def task_text(self) -> str:
         return (self.root / "spec.md").read_text()
 
+    @property
+    def starter(self) -> Path | None:
+        return self.root / "starter" if self.spec.brownfield else None
+
+    def seed_sql(self) -> str:
+        assert self.spec.brownfield is not None
+        return (self.root / self.spec.brownfield.seed).read_text()
+
+    def backfill_checks(self) -> list[BackfillCheck]:
+        assert self.spec.brownfield is not None
+        return _load(self.root / self.spec.brownfield.checks, BackfillChecks).checks
+
 
 def _load(path: Path, model: type[M]) -> M:
     try:
@@ -155,6 +210,15 @@ def load_fixture(root: Path) -> Fixture:
     if missing:
         raise ConfigError(f"fixture {root} lacks {', '.join(missing)}", "add them (see DESIGN: Fixtures)")
     spec = _load(root / "fixture.toml", FixtureSpec)
+    if spec.brownfield is not None:
+        wanted = ["starter", spec.brownfield.seed, spec.brownfield.checks]
+        absent = [name for name in wanted if not (root / name).exists()]
+        if absent:
+            raise ConfigError(
+                f"brownfield fixture {root} lacks {', '.join(absent)}",
+                "add the starter project, its seed SQL and the backfill checks",
+            )
+        _load(root / spec.brownfield.checks, BackfillChecks)
     if spec.id != root.name:
         raise ConfigError(
             f"{root / 'fixture.toml'}: id {spec.id!r} differs from its folder", f"set id = {root.name!r}"

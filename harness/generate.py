@@ -74,9 +74,8 @@ def generate(
     folder.mkdir(parents=True, exist_ok=True)
     transcript.write_text("")
     files = {TOOLBOX_DIR: toolbox_archive()}
-    starter = fixture.root / "starter"
-    if fixture.spec.kind == "brownfield" and starter.is_dir():
-        files[WORKSPACE] = pack(starter)[0]
+    if fixture.starter is not None:
+        files[WORKSPACE] = pack(fixture.starter)[0]
     pod = engine.backend.create_pod(run.run_id, f"{sample_id}.generate")
     try:
         start_postgres(pod, engine.images.postgres.tag)

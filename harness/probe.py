@@ -45,6 +45,18 @@ class Probe:
     def rows(self, tables: Mapping[str, list[str]]) -> dict[str, Any]:
         return dict(self._run("rows", json.dumps(dict(tables))))
 
+    def _with_input(self, action: str, name: str, data: bytes) -> Any:
+        self.tester.put_archive("/tmp/crucible-probe", tar_files({name: data}, uid=1000))
+        return self._run(action, f"/tmp/crucible-probe/{name}")
+
+    def run_script(self, script: str) -> str:
+        """Run an SQL script in one transaction; the database's error, or "" when it worked."""
+        return str(self._with_input("script", "script.sql", script.encode())["error"])
+
+    def query(self, queries: list[str]) -> list[dict[str, Any]]:
+        """Each query's ``rows`` (lists of JSON values) or ``error``; nothing they change is kept."""
+        return list(self._with_input("queries", "queries.json", json.dumps(queries).encode()))
+
     def create_database(self, name: str) -> None:
         done = self.tester.exec(
             [

@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+from harness.backfill import prepare_existing, run_backfill
 from harness.crashlog import summarise_failure
 from harness.fixtures import Fixture
 from harness.images import ImageSet
@@ -110,6 +111,11 @@ def _evaluate(
     migrate = pod.add(code)
     tool = workspace.service.migrations.tool
     command = MIGRATION_COMMANDS.get(tool)
+    if fixture.spec.brownfield is not None:
+        result.failure = _prepare_existing(migrate, probe, tool, fixture)
+        if result.failure:
+            clock.lap("migrate")
+            return
     if command:
         done = migrate.exec(command, timeout=spec.timeouts.migrate_s)
         result.logs["migrate"] = done.out + done.err
@@ -123,8 +129,7 @@ def _evaluate(
     with ThreadPoolExecutor(max_workers=1) as background:
         if "migrations" in checks and tool in DRIVERS:
             # The stairway works on databases of its own, so it runs while the app is being tested.
-            driver = DRIVERS[tool](migrate, spec.timeouts.migrate_s)
-            stairway = background.submit(run_stairway, driver, probe, APP_URL_BASE, spec.timeouts.migrate_s)
+            stairway = background.submit(_check_migrations, migrate, probe, tool, fixture)
         runtime_changes = _exercise_app(pod, code, workspace, fixture, checks, tester, probe, result, clock)
         if stairway is not None:
             report = stairway.result()
@@ -137,6 +142,29 @@ def _evaluate(
             error="no migrations: the runtime contract needs them",
             runtime_changes=runtime_changes,
         )
+
+
+def _prepare_existing(migrate: Container, probe: Probe, tool: str, fixture: Fixture) -> str:
+    """Brownfield: the app's database at the starter's revision, holding the existing data."""
+    if tool not in DRIVERS:
+        return (
+            f"service.toml names migrations tool {tool!r}, but the existing data needs the starter's "
+            "migration history"
+        )
+    timeout = fixture.spec.timeouts.migrate_s
+    driver = DRIVERS[tool](migrate, timeout)
+    return prepare_existing(
+        driver, probe.on(APP_DATABASE), lambda argv: migrate.exec(argv, timeout=timeout), fixture
+    )
+
+
+def _check_migrations(migrate: Container, probe: Probe, tool: str, fixture: Fixture) -> MigrationReport:
+    timeout = fixture.spec.timeouts.migrate_s
+    driver = DRIVERS[tool](migrate, timeout)
+    report = run_stairway(driver, probe, APP_URL_BASE, timeout)
+    if fixture.spec.brownfield is None:
+        return report
+    return report.model_copy(update={"backfill": run_backfill(driver, probe, APP_URL_BASE, timeout, fixture)})
 
 
 def _exercise_app(

@@ -26,7 +26,7 @@ def _gist(result: ExecResult) -> str:
     return "timed out" if result.timed_out else summarise_failure(result.out + result.err)
 
 
-def _compare_rows(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+def compare_rows(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Per table and column: values present before a round trip that are gone or changed after it
     (compared as multisets, so row order does not matter)."""
     lines = []
@@ -74,7 +74,7 @@ def _round_trip(
         return RevisionCheck(**check, upgrade_ok=True, error=f"downgrade failed: {_gist(down)}"), True
     check["downgrade_diff"] = diff(live, db.snapshot().without_version_tables())
     if before_rows:
-        check["data_diff"] = _compare_rows(before_rows, db.rows(columns))
+        check["data_diff"] = compare_rows(before_rows, db.rows(columns))
     again = driver.up_to(run, node)
     if not again.ok:
         error = f"upgrade after downgrade failed: {_gist(again)}"

@@ -3,12 +3,16 @@ output) that writes a known backend into the workspace pod, checks its migration
 The conversation runs through the real loop, tools and sandbox, so the recorded request digests match
 what `crucible run --provider replay` sends. Run it again whenever a bundled variant's text changes:
 
-    .venv/bin/python scripts/make_demo_cassettes.py
+    .venv/bin/python scripts/make_demo_cassettes.py [FIXTURE ...]   # default: every fixture
+
+For a brownfield fixture the conversation writes only the files that differ from the starter.
 
 Needs the Docker engine (the tools run in a workspace pod)."""
 
 from __future__ import annotations
 
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -27,11 +31,17 @@ NOTE = (
     "hand-made demo recording: scripted by scripts/make_demo_cassettes.py to show the pipeline end to end; "
     "it is not output of any model"
 )
-# variant file -> (fixture, which backend its conversation writes: "reference" or a mutant's name)
+# (variant file, fixture) -> which backend its conversation writes: "reference" or a mutant's name
 DEMOS = {
-    "agents/backend-engineer-checklist.md": ("jwt-auth", "reference"),
-    "agents/backend-engineer.md": ("jwt-auth", "downgrade-leaves-enum"),
-    "agents/backend-engineer-terse.md": ("jwt-auth", "plaintext-passwords"),
+    ("agents/backend-engineer-checklist.md", "jwt-auth"): "reference",
+    ("agents/backend-engineer.md", "jwt-auth"): "downgrade-leaves-enum",
+    ("agents/backend-engineer-terse.md", "jwt-auth"): "plaintext-passwords",
+    ("agents/backend-engineer-checklist.md", "order-management"): "reference",
+    ("agents/backend-engineer.md", "order-management"): "idempotency-key-ignored",
+    ("agents/backend-engineer-terse.md", "order-management"): "stock-check-without-lock",
+    ("agents/backend-engineer-checklist.md", "contacts-split-name"): "reference",
+    ("agents/backend-engineer.md", "contacts-split-name"): "downgrade-drops-family-name",
+    ("agents/backend-engineer-terse.md", "contacts-split-name"): "naive-name-split",
 }
 ROUNDTRIP = "alembic upgrade head && alembic downgrade base && alembic upgrade head && echo round trip ok"
 
@@ -107,21 +117,38 @@ def conversation(backend: Path, model: str) -> list[dict[str, Any]]:
     ]
 
 
+def changed_only(backend: Path, starter: Path, dest: Path) -> Path:
+    """The files of ``backend`` that are new or differ from ``starter``, copied under ``dest``."""
+    for path in sorted(p for p in backend.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        relative = path.relative_to(backend)
+        before = starter / relative
+        if not before.is_file() or before.read_bytes() != path.read_bytes():
+            (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest / relative)
+    return dest
+
+
 def main() -> None:
     config = load_config()
+    wanted = set(sys.argv[1:])
     engine = Engine.start(config)
     root = config.project_root
     with tempfile.TemporaryDirectory() as scratch:
         run = RunStore(Path(scratch)).create(
             RunManifest(run_id=new_run_id(), kind="cassettes", crucible_version=__version__)
         )
-        for spec, (fixture_id, backend_name) in DEMOS.items():
+        for (spec, fixture_id), backend_name in DEMOS.items():
+            if wanted and fixture_id not in wanted:
+                continue
             variant = load_variant(spec, root)
             fixture = find_fixture(root, fixture_id)
             backend = fixture.reference
             if backend_name != "reference":
                 mutant = next(m for m in fixture.mutants() if m.name == backend_name)
-                backend = mutant.materialise(fixture.reference, Path(scratch) / backend_name)
+                backend = mutant.materialise(fixture.reference, Path(scratch) / fixture_id / backend_name)
+            if fixture.starter is not None:
+                diff_dir = Path(scratch) / fixture_id / f"{backend_name}.diff"
+                backend = changed_only(backend, fixture.starter, diff_dir)
             model, _ = resolve_model(variant, config.agent)
             path = root / config.agent.cassettes_dir / Path(spec).stem / fixture_id / "e1.jsonl"
             meta = {

@@ -14,7 +14,7 @@ import pytest
 
 from harness.errors import SandboxError
 from harness.evaluate import Engine, evaluate_workspace
-from harness.fixtures import Fixture, Timeouts, find_fixture
+from harness.fixtures import Fixture, Timeouts, find_fixture, list_fixtures
 from harness.records import RunManifest, SampleStatus
 from harness.store import RunStore
 from tests.helpers import run_crucible
@@ -50,10 +50,11 @@ def broken_copy(tmp_path: Path, name: str) -> Path:
     return target
 
 
-def test_fixtures_check_jwt_auth(tmp_path: Path, images: Any) -> None:
-    result = crucible("fixtures", "check", "jwt-auth", reports=tmp_path)
+@pytest.mark.parametrize("fixture_id", [f.id for f in list_fixtures(PROJECT)])
+def test_fixtures_check(fixture_id: str, tmp_path: Path, images: Any) -> None:
+    result = crucible("fixtures", "check", fixture_id, reports=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    mutants = len(find_fixture(PROJECT, "jwt-auth").mutants())
+    mutants = len(find_fixture(PROJECT, fixture_id).mutants())
     assert f"{mutants + 1} of {mutants + 1} as expected" in result.stdout
     assert "SURPRISE" not in result.stdout
 

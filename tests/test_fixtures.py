@@ -33,15 +33,67 @@ def scored(failing: list[str], status: SampleStatus = SampleStatus.OK, reason: s
     )
 
 
-def test_jwt_auth_is_complete() -> None:
-    fixture = find_fixture(PROJECT, "jwt-auth")
-    assert fixture.spec.kind == "greenfield" and fixture.spec.env["JWT_SECRET"]
+FIXTURES = [f.id for f in list_fixtures(PROJECT)]
+
+
+def test_the_suite_has_greenfield_and_brownfield_fixtures() -> None:
+    assert {"jwt-auth", "order-management", "contacts-split-name"} <= set(FIXTURES)
+    assert {find_fixture(PROJECT, f).spec.kind for f in FIXTURES} == {"greenfield", "brownfield"}
+
+
+@pytest.mark.parametrize("fixture_id", FIXTURES)
+def test_fixture_is_complete(fixture_id: str) -> None:
+    fixture = find_fixture(PROJECT, fixture_id)
     tests = sum(p.read_text().count("\ndef test_") for p in fixture.tests_dir.glob("test_*.py"))
     assert tests >= 30
-    assert len(fixture.mutants()) >= 4
+    probes = sum(
+        p.read_text().count("@pytest.mark.cwe(") for p in (fixture.root / "probes").glob("test_*.py")
+    )
+    assert probes >= 3
+    mutants = fixture.mutants()
+    assert len(mutants) >= 4
+    kinds = {kind for m in mutants for kind in m.spec.expect.caught_by().split(", ")}
+    assert {"tests", "security", "migrations"} <= kinds
     assert (fixture.root / "spec.md").stat().st_size > 2000
     assert (fixture.root / "openapi.yaml").stat().st_size > 2000
-    assert [f.id for f in list_fixtures(PROJECT)].count("jwt-auth") == 1
+    assert FIXTURES.count(fixture_id) == 1
+
+
+def test_brownfield_reference_keeps_the_starters_history() -> None:
+    fixture = find_fixture(PROJECT, "contacts-split-name")
+    assert fixture.spec.brownfield is not None and fixture.starter is not None
+    starter = tree(fixture.starter / "migrations" / "versions")
+    reference = tree(fixture.reference / "migrations" / "versions")
+    assert starter and all(reference[name] == text for name, text in starter.items())
+    assert set(reference) - set(starter), "the reference adds at least one revision"
+    base = fixture.spec.brownfield.base_revision
+    assert any(f"revision = {base!r}".replace("'", '"') in text.decode() for text in starter.values())
+    checks = fixture.backfill_checks()
+    assert checks[0].name == "names_split" and len(checks[0].expected_rows()) == 16
+
+
+def test_brownfield_settings_are_checked(tmp_path: Path) -> None:
+    root = tmp_path / "bf"
+    root.mkdir()
+    for name in ("spec.md", "openapi.yaml"):
+        (root / name).write_text("x")
+    (root / "tests").mkdir()
+    (root / "reference").mkdir()
+    (root / "fixture.toml").write_text('id = "bf"\ntitle = "t"\nkind = "brownfield"\n')
+    with pytest.raises(ConfigError, match="kind 'brownfield' and a \\[brownfield\\] section go together"):
+        load_fixture(root)
+    (root / "fixture.toml").write_text(
+        'id = "bf"\ntitle = "t"\nkind = "brownfield"\n[brownfield]\nbase_revision = "r1"\n'
+    )
+    with pytest.raises(ConfigError, match=r"lacks starter, seed\.sql, backfill\.toml"):
+        load_fixture(root)
+    (root / "starter").mkdir()
+    (root / "seed.sql").write_text("SELECT 1;")
+    (root / "backfill.toml").write_text('[[check]]\nname = "n"\nsql = "SELECT 1"\nexpect = "[1, 2]"\n')
+    with pytest.raises(ConfigError, match=r"backfill.toml: field 'check.0.expect'"):
+        load_fixture(root)
+    (root / "backfill.toml").write_text('[[check]]\nname = "n"\nsql = "SELECT 1"\nexpect = "[[1]]"\n')
+    assert load_fixture(root).backfill_checks()[0].expected_rows() == [[1]]
 
 
 def tree(root: Path) -> dict[str, bytes]:

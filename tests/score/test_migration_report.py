@@ -121,3 +121,51 @@ def test_version_tables_own_sequences_do_not_count() -> None:
         sequences={"django_migrations_id_seq": "bigint", "invoice_seq": "bigint"},
     )
     assert django.without_version_tables().sequences == {"invoice_seq": "bigint"}
+
+
+def test_backfill_checks_are_named_and_weigh_half() -> None:
+    from harness.score.migrations.report import BackfillCheckResult, BackfillReport
+
+    backfill = BackfillReport(
+        base_revision="b",
+        seeded_rows=19,
+        upgrade_ok=True,
+        checks=[
+            BackfillCheckResult(name="names_split", ok=False, detail="row 2: ..."),
+            BackfillCheckResult(name="full_name_dropped", ok=True),
+        ],
+        downgrade_ok=True,
+        data_diff=["contacts.full_name: 3 of 16 values not preserved"],
+    )
+    report = MigrationReport(
+        tool="alembic",
+        heads=["c"],
+        single_head=True,
+        upgrade_from_empty=True,
+        base_clean=True,
+        revisions=[check("a"), check("b")],
+        runtime_changes=[],
+        backfill=backfill,
+    )
+    assert report.failing() == ["backfill:names_split", "backfill:data"]
+    # upgrade, full_name_dropped, preserved, downgrade pass; names_split, data fail -> 4/6
+    assert backfill.score() == 4 / 6
+    assert report.score() == round((1.0 + 4 / 6) / 2, 4)
+
+
+def test_a_backfill_that_cannot_upgrade_fails_every_check_after_it() -> None:
+    from harness.score.migrations.report import BackfillCheckResult, BackfillReport
+
+    stopped = BackfillReport(
+        base_revision="b",
+        error="upgrade to head failed: NotNullViolation",
+        checks=[BackfillCheckResult(name="names_split", ok=True)],
+    )
+    assert [name for name, ok in stopped.results().items() if not ok] == [
+        "backfill:upgrade",
+        "backfill:names_split",
+        "backfill:preserved",
+        "backfill:downgrade",
+        "backfill:data",
+    ]
+    assert stopped.score() == 0.0

@@ -4,6 +4,8 @@ snapshot of the public schema read from PostgreSQL's catalog, or seeds/reads row
     python pgsnap.py snapshot DATABASE_URL
     python pgsnap.py seed DATABASE_URL ROWS OFFSET   -> {"written": {table: [row, ...]}, "skipped": {...}}
     python pgsnap.py rows DATABASE_URL TABLES_JSON         -> {"table": [{col: value}, ...]}
+    python pgsnap.py script DATABASE_URL FILE.sql          -> {"error": ""} (one transaction)
+    python pgsnap.py queries DATABASE_URL FILE.json        -> [{"rows": [[...]]} | {"error": "..."}]
 """
 
 import datetime
@@ -11,6 +13,7 @@ import decimal
 import json
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -218,6 +221,36 @@ def read_rows(conn: psycopg.Connection[Any], tables: dict[str, list[str]]) -> di
     return out
 
 
+def run_script(conn: psycopg.Connection[Any], script: str) -> dict[str, Any]:
+    """Run an SQL script in one transaction: all of it or none."""
+    try:
+        with conn.transaction():
+            conn.execute(script.encode())
+    except psycopg.Error as exc:
+        return {"error": str(exc).strip().splitlines()[0][:300]}
+    return {"error": ""}
+
+
+def run_queries(conn: psycopg.Connection[Any], queries: list[str]) -> list[dict[str, Any]]:
+    """Each query's rows (as lists of JSON values), or its error; each in a transaction rolled back."""
+    out: list[dict[str, Any]] = []
+    for query in queries:
+        try:
+            with conn.transaction():
+                rows = conn.execute(query.encode()).fetchall()
+                out.append({"rows": [[_jsonable(v) for v in row] for row in rows]})
+                raise _Rollback
+        except _Rollback:
+            continue
+        except psycopg.Error as exc:
+            out.append({"error": str(exc).strip().splitlines()[0][:300]})
+    return out
+
+
+class _Rollback(Exception):
+    pass
+
+
 def main() -> None:
     action, url = sys.argv[1], sys.argv[2]
     with psycopg.connect(url, autocommit=True) as conn:
@@ -227,6 +260,10 @@ def main() -> None:
             print(json.dumps(seed(conn, int(sys.argv[3]), int(sys.argv[4]))))
         elif action == "rows":
             print(json.dumps(read_rows(conn, json.loads(sys.argv[3]))))
+        elif action == "script":
+            print(json.dumps(run_script(conn, Path(sys.argv[3]).read_text())))
+        elif action == "queries":
+            print(json.dumps(run_queries(conn, json.loads(Path(sys.argv[3]).read_text()))))
         else:
             raise SystemExit(f"unknown action {action}")
 

@@ -8,6 +8,12 @@ equal, for the columns that existed before; counted only when rows could be seed
 multiplied by 0.5 when the history has more than one head, by 0.8 when `downgrade base` does not leave
 an empty schema (only the version table may remain), and by 0.5 when the running app changed the schema
 itself (tables created at start-up instead of by migrations).
+
+Brownfield fixtures add the backfill round trip (existing data at the starter's revision, upgraded to
+head, checked, downgraded back): its score is the fraction of its checks that pass among `upgrade`, each
+of the fixture's backfill queries, `preserved` (columns that keep name and type keep their values),
+`downgrade` (the starter's exact schema is back) and `data` (the starter's rows are back, equal). The
+stairway mean and the backfill score then count half each, before the multipliers.
 """
 
 from __future__ import annotations
@@ -47,6 +53,42 @@ class RevisionCheck(BaseModel):
         return sum(results) / len(results)
 
 
+class BackfillCheckResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+class BackfillReport(BaseModel):
+    """Existing data through the workspace's migrations: seeded at ``base_revision``, upgraded to head,
+    checked, downgraded to ``base_revision``."""
+
+    model_config = ConfigDict(frozen=True)
+    base_revision: str
+    seeded_rows: int = 0
+    error: str = Field(default="", description="the round trip stopped here (seed, upgrade or downgrade)")
+    upgrade_ok: bool = False
+    checks: list[BackfillCheckResult] = Field(default_factory=list)
+    preserved_diff: list[str] = Field(default_factory=list)
+    downgrade_ok: bool = False
+    downgrade_diff: list[str] = Field(default_factory=list)
+    data_diff: list[str] = Field(default_factory=list)
+
+    def results(self) -> dict[str, bool]:
+        """Every backfill check by name (`backfill:<name>`) and whether it passes."""
+        out = {"backfill:upgrade": self.upgrade_ok}
+        out.update({f"backfill:{c.name}": self.upgrade_ok and c.ok for c in self.checks})
+        out["backfill:preserved"] = self.upgrade_ok and not self.preserved_diff
+        out["backfill:downgrade"] = self.downgrade_ok and not self.downgrade_diff
+        out["backfill:data"] = self.downgrade_ok and not self.data_diff
+        return out
+
+    def score(self) -> float:
+        results = self.results()
+        return sum(results.values()) / len(results)
+
+
 class MigrationReport(BaseModel):
     model_config = ConfigDict(frozen=True)
     tool: str
@@ -58,11 +100,12 @@ class MigrationReport(BaseModel):
     base_clean: bool = False
     base_diff: list[str] = Field(default_factory=list)
     runtime_changes: list[str] | None = Field(default=None, description="None when the app was not run")
+    backfill: BackfillReport | None = Field(default=None, description="brownfield fixtures only")
     seconds: float = 0.0
 
     def failing(self) -> list[str]:
         """Names of the checks that fail: `single_head`, `upgrade_from_empty`, `<rev>:downgrade`,
-        `<rev>:reupgrade`, `<rev>:data`, `base_clean`, `schema_from_migrations`."""
+        `<rev>:reupgrade`, `<rev>:data`, `base_clean`, `schema_from_migrations`, `backfill:<check>`."""
         names = []
         if not self.single_head:
             names.append("single_head")
@@ -79,12 +122,16 @@ class MigrationReport(BaseModel):
             names.append("base_clean")
         if self.runtime_changes:
             names.append("schema_from_migrations")
+        if self.backfill is not None:
+            names += [name for name, ok in self.backfill.results().items() if not ok]
         return names
 
     def score(self) -> float:
         if not self.upgrade_from_empty or not self.revisions:
             return 0.0
         value = sum(check.score() for check in self.revisions) / len(self.revisions)
+        if self.backfill is not None:
+            value = (value + self.backfill.score()) / 2
         if not self.single_head:
             value *= 0.5
         if not self.base_clean:
