@@ -1,5 +1,6 @@
 """The eval suite's settings. The bundled demo cassettes deliberately replay defective backends for two
-variants (to show that the scorers catch them); under replay those samples are expected failures."""
+variants on every fixture (to show that the scorers catch them); under replay those samples are expected
+failures."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import os
 
 import pytest
 
-# variant label -> what its bundled cassette's backend gets wrong
+# (variant label, fixture) -> what its bundled cassette's backend gets wrong
 DEMO_DEFECTS = {
-    "backend-engineer": "the demo cassette's backend leaves its enum type behind on downgrade",
-    "backend-engineer-terse": "the demo cassette's backend stores passwords in plain text",
+    ("backend-engineer", "jwt-auth"): "its backend leaves its enum type behind on downgrade",
+    ("backend-engineer-terse", "jwt-auth"): "its backend stores passwords in plain text",
+    ("backend-engineer", "order-management"): "its backend ignores the Idempotency-Key header",
+    ("backend-engineer-terse", "order-management"): "its backend checks stock without a lock and oversells",
+    ("backend-engineer", "contacts-split-name"): "its downgrade loses every family name",
+    ("backend-engineer-terse", "contacts-split-name"): "its backfill splits names at the first space",
 }
 
 
@@ -21,6 +26,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if provider != "replay":
         return
     for item in items:
-        cell = getattr(item, "callspec", None) and item.callspec.params.get("crucible_cell")
-        if cell is not None and cell.variant.label in DEMO_DEFECTS:
-            item.add_marker(pytest.mark.xfail(reason=DEMO_DEFECTS[cell.variant.label], strict=True))
+        callspec = getattr(item, "callspec", None)
+        cell = callspec.params.get("crucible_cell") if callspec is not None else None
+        defect = cell and DEMO_DEFECTS.get((cell.variant.label, cell.fixture.id))
+        if defect:
+            item.add_marker(pytest.mark.xfail(reason=f"demo cassette: {defect}", strict=True))

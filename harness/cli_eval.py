@@ -78,6 +78,12 @@ def print_record(record: SampleRecord, run: RunDir) -> None:
             table.add_row(f"  {check.revision[:12]}", f"{check.doc[:40]}: {verdict}")
         for line in m.base_diff[:4] + (m.runtime_changes or [])[:4]:
             table.add_row("  schema", line)
+        if m.backfill is not None:
+            b = m.backfill
+            details = [c.detail for c in b.checks if c.detail]
+            details += b.preserved_diff + b.downgrade_diff + b.data_diff
+            summary = f"{b.seeded_rows} rows seeded at {b.base_revision}; {b.score():.2f} of its checks pass"
+            table.add_row("  existing data", "; ".join([summary, b.error, *details[:3]]).strip("; "))
     if record.security:
         sec = record.security
         probes = sec.probes or []

@@ -61,10 +61,23 @@ def message(
     }
 
 
-def conversation(backend: Path, model: str) -> list[dict[str, Any]]:
+def reading(existing: list[str], model: str) -> list[dict[str, Any]]:
+    """A first turn that reads the existing files about to be changed (Write refuses unread files)."""
+    if not existing:
+        return []
+    reads = [
+        {"type": "tool_use", "id": f"toolu_demo_r_{i:02d}", "name": "Read", "input": {"file_path": path}}
+        for i, path in enumerate(existing)
+    ]
+    text = {"type": "text", "text": "First I read the existing code that this change touches."}
+    usage = {"input_tokens": 1200, "output_tokens": 80, "cache_creation_input_tokens": 6400}
+    return [message(0, model, [text, *reads], "tool_use", {**usage, "cache_read_input_tokens": 0})]
+
+
+def conversation(backend: Path, model: str, existing: list[str]) -> list[dict[str, Any]]:
     writes = write_calls(backend, prefix="toolu_demo_w")
     written = sum(len(w["input"]["content"]) for w in writes) // 4
-    return [
+    replies = [
         message(
             1,
             model,
@@ -115,6 +128,7 @@ def conversation(backend: Path, model: str) -> list[dict[str, Any]]:
             },
         ),
     ]
+    return [*reading(existing, model), *replies]
 
 
 def changed_only(backend: Path, starter: Path, dest: Path) -> Path:
@@ -146,9 +160,12 @@ def main() -> None:
             if backend_name != "reference":
                 mutant = next(m for m in fixture.mutants() if m.name == backend_name)
                 backend = mutant.materialise(fixture.reference, Path(scratch) / fixture_id / backend_name)
+            existing: list[str] = []
             if fixture.starter is not None:
                 diff_dir = Path(scratch) / fixture_id / f"{backend_name}.diff"
                 backend = changed_only(backend, fixture.starter, diff_dir)
+                changed = sorted(p.relative_to(backend) for p in backend.rglob("*") if p.is_file())
+                existing = [f"/workspace/{p}" for p in changed if (fixture.starter / p).is_file()]
             model, _ = resolve_model(variant, config.agent)
             path = root / config.agent.cassettes_dir / Path(spec).stem / fixture_id / "e1.jsonl"
             meta = {
@@ -160,7 +177,7 @@ def main() -> None:
                 "note": NOTE,
                 "writes": backend_name,
             }
-            provider = RecordingProvider(ScriptedProvider(conversation(backend, model)), path, meta)
+            provider = RecordingProvider(ScriptedProvider(conversation(backend, model, existing)), path, meta)
             outcome, _ = generate(engine, variant, fixture, provider, run, f"{Path(spec).stem}.{fixture_id}")
             print(
                 f"{path.relative_to(root)}: {outcome.turns} turns, stop {outcome.stop}, "
