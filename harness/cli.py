@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,8 +22,10 @@ images_app = typer.Typer(no_args_is_help=True, help="Build and inspect Crucible'
 sandbox_app = typer.Typer(no_args_is_help=True, help="Manage sandboxes.")
 app.add_typer(images_app, name="images")
 app.add_typer(sandbox_app, name="sandbox")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Redirected output (CI logs, files) gets wide tables, so that test names and reasons are not cut.
+_PIPE_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+out = Console(soft_wrap=True, width=_PIPE_WIDTH)
+err = Console(stderr=True, soft_wrap=True, width=_PIPE_WIDTH)
 
 
 def _config(ctx: typer.Context) -> CrucibleConfig:

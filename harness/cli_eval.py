@@ -218,6 +218,10 @@ def fixtures_show(ctx: typer.Context, fixture_id: Annotated[str, typer.Argument(
 def fixtures_check(
     ctx: typer.Context,
     fixture_id: Annotated[str | None, typer.Argument(help="one fixture; all when omitted")] = None,
+    subjects: Annotated[
+        list[str] | None,
+        typer.Option("--subject", "-s", help="only `reference` or these mutants (repeatable)"),
+    ] = None,
 ) -> None:
     """Prove fixtures: the reference passes everything and every mutant is caught where it says."""
     from harness.cli import _config, _engine, err, out
@@ -228,12 +232,24 @@ def fixtures_check(
     chosen = (
         [find_fixture(config.project_root, fixture_id)] if fixture_id else list_fixtures(config.project_root)
     )
+    if subjects:
+        if len(chosen) != 1:
+            raise UserError("--subject needs one fixture", "name it: crucible fixtures check ID -s NAME")
+        known = {"reference", *(m.name for m in chosen[0].mutants())}
+        unknown = sorted(set(subjects) - known)
+        if unknown:
+            raise UserError(
+                f"{chosen[0].id} has no reference or mutant named {', '.join(unknown)}",
+                f"use one of: {', '.join(sorted(known))}",
+            )
     engine = _engine(config)
     _, manifest, run = _new_run(ctx, "fixtures-check", ", ".join(f.id for f in chosen))
     verdicts = []
     with err.status("checking fixtures") as status:
         for fixture in chosen:
-            verdicts += check_fixture(engine, fixture, run, lambda line: status.update(f"checking {line}"))
+            verdicts += check_fixture(
+                engine, fixture, run, lambda line: status.update(f"checking {line}"), set(subjects or ())
+            )
     table = Table("fixture", "subject", "verdict", "expected", "observed")
     for v in verdicts:
         table.add_row(

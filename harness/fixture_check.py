@@ -93,12 +93,21 @@ def judge_mutant(fixture: Fixture, mutant: Mutant, record: SampleRecord) -> Verd
 
 
 def check_fixture(
-    engine: Engine, fixture: Fixture, run: RunDir, progress: Callable[[str], None] = lambda _l: None
+    engine: Engine,
+    fixture: Fixture,
+    run: RunDir,
+    progress: Callable[[str], None] = lambda _l: None,
+    only: set[str] | None = None,
 ) -> list[Verdict]:
-    progress(f"{fixture.id}: reference")
-    reference = evaluate_workspace(engine, fixture, fixture.reference, run, f"{fixture.id}.reference")
-    verdicts = [judge_reference(fixture, reference)]
+    """Verdicts on the reference and every mutant (or only the ones named in ``only``)."""
+    verdicts = []
+    if not only or "reference" in only:
+        progress(f"{fixture.id}: reference")
+        reference = evaluate_workspace(engine, fixture, fixture.reference, run, f"{fixture.id}.reference")
+        verdicts.append(judge_reference(fixture, reference))
     for mutant in fixture.mutants():
+        if only and mutant.name not in only:
+            continue
         progress(f"{fixture.id}: mutant {mutant.name}")
         with tempfile.TemporaryDirectory(prefix="crucible-mutant-") as scratch:
             workspace = mutant.materialise(fixture.reference, Path(scratch) / "workspace")

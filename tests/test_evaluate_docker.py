@@ -59,6 +59,15 @@ def test_fixtures_check(fixture_id: str, tmp_path: Path, images: Any) -> None:
     assert "SURPRISE" not in result.stdout
 
 
+def test_fixtures_check_one_subject(tmp_path: Path, images: Any) -> None:
+    result = crucible(
+        "fixtures", "check", "contacts-split-name", "-s", "starter-history-rewritten", reports=tmp_path
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "1 of 1 as expected" in result.stdout
+    assert "mutant starter-history-rewritten" in result.stdout and "│ reference" not in result.stdout
+
+
 def test_score_prints_the_full_table_and_rescore_reads_it_back(tmp_path: Path, images: Any) -> None:
     result = crucible("score", "--fixture", "jwt-auth", str(REFERENCE), reports=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

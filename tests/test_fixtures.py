@@ -190,3 +190,15 @@ def test_a_mutant_must_be_caught_somewhere(tmp_path: Path) -> None:
         MutantExpectation()
     with pytest.raises(ValueError, match="must name a failing check"):
         MutantExpectation(status="ok")
+
+
+def test_check_subjects_must_exist(tmp_path: Path) -> None:
+    from tests.helpers import run_crucible
+
+    unknown = run_crucible("fixtures", "check", "jwt-auth", "-s", "no-such-mutant", reports=tmp_path)
+    assert unknown.returncode == 2
+    assert "jwt-auth has no reference or mutant named no-such-mutant" in unknown.stderr
+    assert "use one of:" in unknown.stderr and "plaintext-passwords" in unknown.stderr
+    several = run_crucible("fixtures", "check", "-s", "reference", reports=tmp_path)
+    assert several.returncode == 2 and "--subject needs one fixture" in several.stderr
+    assert not (tmp_path / "runs").exists(), "a refused command writes nothing"
