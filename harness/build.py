@@ -52,6 +52,8 @@ def check_requirements(requirements: str) -> None:
     """Only plain ``name[extras] specifier`` lines: options, paths and URLs would make the host's pip
     read host files or fetch from the network on the workspace's behalf."""
     for number, line in enumerate(wheelhouse.normalise(requirements).splitlines(), start=1):
+        if not line.strip():
+            continue
         if line.startswith("-") or "://" in line or line.startswith((".", "/", "~")):
             raise SubmissionError(
                 f"requirements.txt line {number} ({line[:80]!r}) is not a plain package requirement"
@@ -76,7 +78,10 @@ def build_app(client: Any, images: ImageSet, requirements: str, settings: ImageS
     try:
         house = wheelhouse.resolve(requirements, settings.python_version, settings.cache_dir)
     except ResolveError as exc:
-        raise SubmissionError(f"requirements.txt cannot be installed offline: {exc.message}") from exc
+        raise SubmissionError(
+            f"requirements.txt cannot be installed offline (only wheels are used; sdists are never built): "
+            f"{exc.message}"
+        ) from exc
     lines: list[str] = []
     try:
         record = ensure_layer(client, replace(layer, directories={"wheels": house.path}), lines.append)

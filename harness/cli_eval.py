@@ -120,13 +120,19 @@ def score(
     """Evaluate a backend workspace against a fixture and store the sample. Exit 0 ok, 3 model failure,
     1 infra failure. `--only migrations` needs no fixture; `--only security` without one lints only."""
     from harness.cli import _config, _engine
+    from harness.errors import SubmissionError
     from harness.evaluate import evaluate_workspace
     from harness.fixtures import Fixture, find_fixture
     from harness.run import ALL_CHECKS
+    from harness.workspace import check_size
 
     config = _config(ctx)
     if not path.is_dir():
         raise UserError(f"workspace {path} is not a directory", "pass the folder that holds service.toml")
+    try:
+        check_size(path)
+    except SubmissionError as exc:
+        raise UserError(f"workspace {path}: {exc.message}", "pass the folder of a backend project") from exc
     checks = frozenset(only or ALL_CHECKS)
     if unknown := checks - ALL_CHECKS:
         raise UserError(

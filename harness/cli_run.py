@@ -25,7 +25,9 @@ def run(
         list[str] | None, typer.Option("--variants", "-v", help="agent files, PATH or PATH@REV")
     ] = None,
     fixtures: Annotated[list[str] | None, typer.Option("--fixtures", "-f", help="fixture ids")] = None,
-    epochs: Annotated[int, typer.Option("--epochs", "-n", min=1, help="samples per variant and fixture")] = 1,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", "-n", min=1, help="samples per variant and fixture (default 1)")
+    ] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="anthropic or replay")] = None,
     record: Annotated[bool, typer.Option("--record", help="record every exchange to the cassettes")] = False,
     replay: Annotated[bool, typer.Option("--replay", help="same as --provider replay")] = False,
@@ -39,19 +41,30 @@ def run(
     from harness.agents.variants import load_variant
     from harness.cli import _config, _engine, err, out
     from harness.fixtures import find_fixture, list_fixtures
-    from harness.orchestrate import grid, recording_factory, replay_factory, run_grid
+    from harness.generate import resolve_model
+    from harness.orchestrate import generation_outage, grid, recording_factory, replay_factory, run_grid
 
     config = _config(ctx)
     root = config.project_root
     store = RunStore(config.reports_path)
     if resume:
+        given = [
+            name
+            for name, value in (("--variants", variants), ("--fixtures", fixtures), ("--epochs", epochs))
+            if value
+        ]
+        if given:
+            raise UserError(
+                f"--resume continues the run's own grid; {', '.join(given)} cannot change it",
+                f"drop {', '.join(given)}, or start a new run without --resume",
+            )
         run_dir = store.open(resume)
         manifest = run_dir.manifest
         saved = manifest.config.get("grid", {})
         variants, fixtures, epochs = (
             saved.get("variants"),
             saved.get("fixtures"),
-            int(saved.get("epochs", epochs)),
+            int(saved.get("epochs", 1)),
         )
         provider = provider or saved.get("provider")
     if replay:
@@ -74,6 +87,9 @@ def run(
     loaded_fixtures = [find_fixture(root, f) for f in _split(fixtures)] or list_fixtures(root)
     if not loaded_variants or not loaded_fixtures:
         raise UserError("nothing to run", "add variants under agents/ and fixtures under fixtures/")
+    for variant in loaded_variants:
+        resolve_model(variant, config.agent)  # an unknown model fails now, before anything is written
+    epochs = epochs or 1
     cassettes = root / config.agent.cassettes_dir
     if chosen == "replay":
         providers = replay_factory(cassettes)
@@ -104,18 +120,28 @@ def run(
             config={**json.loads(config.model_dump_json()), "grid": grid_spec},
         )
         run_dir = store.create(manifest)
+    else:
+        left = engine.backend.cleanup(run_dir.run_id)
+        if left["containers"]:
+            err.print(f"removed {left['containers']} containers left behind by the interrupted run")
     cells = grid(loaded_variants, loaded_fixtures, epochs)
     run_dir.write_record("run.json", manifest.model_copy(update={"status": RunStatus.RUNNING}))
     try:
         with err.status("running") as status:
             records = run_grid(engine, cells, providers, run_dir, lambda line: status.update(line))
     except KeyboardInterrupt:
+        engine.backend.cleanup(run_dir.run_id)
         run_dir.write_record("run.json", manifest.model_copy(update={"status": RunStatus.INTERRUPTED}))
-        raise
+        err.print(
+            f"interrupted: samples in flight stopped; continue with `crucible run --resume {run_dir.run_id}`"
+        )
+        raise typer.Exit(130) from None
     run_dir.write_record(
         "run.json", manifest.model_copy(update={"status": RunStatus.COMPLETE, "finished_at": utc_now()})
     )
     out.print(summary_table(records))
+    if outage := generation_outage(records):
+        err.print(f"[red]{outage}[/]")
     from harness.report import write_report
 
     with err.status("writing the report"):

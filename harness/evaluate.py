@@ -6,6 +6,7 @@ artifacts alone (:func:`rescore_sample`) or re-evaluated from its stored workspa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from harness.pod_steps import PodResult
 from harness.records import SampleRecord, SampleStatus, utc_now
 from harness.run import ALL_CHECKS, run_pod
 from harness.sandbox import SandboxBackend, create_backend
-from harness.sandbox.engine import connect
+from harness.sandbox.engine import connect, wait_until_up
 from harness.score.migrations.report import MigrationReport
 from harness.score.security.findings import SecurityReport
 from harness.score.security.static import static_scan
@@ -32,6 +33,7 @@ from harness.store import RunDir
 from harness.workspace import load_workspace
 
 INFRA_ATTEMPTS = 2  # an infra failure is retried once
+ENGINE_WAIT_S = 120.0  # before that retry, how long the engine may take to come back
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,14 @@ class Engine:
         client = connect(config.sandbox.docker_host)
         images = ensure_images(client, config.images, progress)
         return cls(config, client, images, create_backend(config, images.base.tag, client, name="docker"))
+
+
+def recover(engine: Engine, run_id: str, sample_id: str) -> None:
+    """Before an infra failure is retried: wait for the engine, then remove what the failed attempt
+    left behind (its pods could not be removed while the engine was away)."""
+    if wait_until_up(engine.client, ENGINE_WAIT_S):
+        with contextlib.suppress(Exception):
+            engine.backend.cleanup(run_id, sample_id)
 
 
 def triage(pod_failure: str, tests: SuiteScore | None) -> tuple[SampleStatus, str]:
@@ -167,6 +177,8 @@ def evaluate_workspace(
             record = base.model_copy(
                 update={"attempts": attempt, "reason": f"infrastructure: {exc.one_line()}"}
             )
+            if attempt < INFRA_ATTEMPTS:
+                recover(engine, run.run_id, sample_id)
     seconds = {**record.seconds, "total": round(time.monotonic() - started, 3)}
     record = record.model_copy(update={"seconds": seconds, "finished_at": utc_now()})
     run.write_record(f"samples/{sample_id}/record.json", record)

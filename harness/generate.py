@@ -18,7 +18,7 @@ from harness.agents.task import task_text
 from harness.agents.tools import TOOLBOX_DIR, WORKSPACE, ToolRunner, toolbox_archive
 from harness.agents.variants import Variant
 from harness.config import AgentSettings, Price
-from harness.errors import ConfigError
+from harness.errors import ConfigError, SandboxError
 from harness.fixtures import Fixture
 from harness.sandbox import ContainerSpec, Limits
 from harness.sandbox.services import DATABASE_URL, start_postgres
@@ -40,11 +40,13 @@ def resolve_model(variant: Variant, settings: AgentSettings) -> tuple[str, Price
     return model, price
 
 
-def _extract_workspace(archive: bytes, dest: Path) -> None:
-    """Unpack the pod's /workspace (archived as `workspace/...`) into ``dest``; links never leave it."""
+def _extract_workspace(archive: bytes, dest: Path) -> list[str]:
+    """Unpack the pod's /workspace (archived as `workspace/...`) into ``dest``. Links that point outside
+    it (absolute, or climbing out) are left out and named in the result: the host never follows them."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
+    dropped: list[str] = []
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
         members = []
         for member in tar.getmembers():
@@ -52,9 +54,14 @@ def _extract_workspace(archive: bytes, dest: Path) -> None:
             if len(parts) < 2 or not parts[1]:
                 continue
             member.name = parts[1]
-            if member.issym() or member.islnk() or member.isfile() or member.isdir():
-                members.append(member)
+            if not (member.issym() or member.islnk() or member.isfile() or member.isdir()):
+                continue
+            try:
+                members.append(tarfile.data_filter(member, str(dest)))
+            except tarfile.FilterError:
+                dropped.append(f"{member.name} -> {member.linkname}")
         tar.extractall(dest, members=members, filter="data")
+    return dropped
 
 
 def generate(
@@ -110,7 +117,11 @@ def generate(
         request = AgentRequest(model=model, system=variant.body, tools=variant.tools, task=task_text(fixture))
         outcome = run_agent(provider, request, runner, settings, price, record)
         workspace = folder / "workspace"
-        _extract_workspace(container.get_archive(WORKSPACE, max_bytes=200_000_000), workspace)
+        if not pod.intact():
+            raise SandboxError(f"workspace pod {pod.pod_id} was stopped from outside (engine restart?)")
+        dropped = _extract_workspace(container.get_archive(WORKSPACE, max_bytes=200_000_000), workspace)
+        if dropped:
+            record({"event": "workspace", "dropped_links_outside": dropped})
     finally:
         pod.close()
     return outcome, workspace

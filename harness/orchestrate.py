@@ -7,17 +7,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.agents.providers import Provider, RecordingProvider, ReplayProvider
 from harness.agents.variants import Variant
 from harness.errors import InfraError, StoreError
-from harness.evaluate import Engine, evaluate_workspace
+from harness.evaluate import INFRA_ATTEMPTS, Engine, evaluate_workspace, recover
 from harness.fixtures import Fixture
 from harness.generate import generate
 from harness.records import SampleRecord, SampleStatus, utc_now
 from harness.store import RunDir
 
 ProviderFactory = Callable[[Variant, Fixture, int], Provider]
+GENERATION_FAILED = "generation: "
+GENERATION_STRIKES = 3
 Progress = Callable[[str], None]
 
 
@@ -63,20 +66,32 @@ def recording_factory(inner: Callable[[], Provider], root: Path) -> ProviderFact
     return make
 
 
+def _generate(engine: Engine, cell: Cell, providers: ProviderFactory, run: RunDir) -> tuple[Any, Path]:
+    """Generation, retried once (on a fresh provider, once the engine answers) after an infra failure."""
+    for attempt in range(1, INFRA_ATTEMPTS + 1):
+        try:
+            provider = providers(cell.variant, cell.fixture, cell.epoch)
+            return generate(engine, cell.variant, cell.fixture, provider, run, cell.sample_id)
+        except InfraError:
+            if attempt == INFRA_ATTEMPTS:
+                raise
+            recover(engine, run.run_id, f"{cell.sample_id}.generate")
+    raise AssertionError("unreachable")
+
+
 def run_cell(engine: Engine, cell: Cell, providers: ProviderFactory, run: RunDir) -> SampleRecord:
     sample = cell.sample_id
     base = {"variant": cell.variant.label, "epoch": cell.epoch, "variant_digest": cell.variant.digest}
     try:
-        outcome, workspace = generate(
-            engine, cell.variant, cell.fixture, providers(cell.variant, cell.fixture, cell.epoch), run, sample
-        )
+        outcome, workspace = _generate(engine, cell, providers, run)
     except InfraError as exc:
         record = SampleRecord(
             run_id=run.run_id,
             sample_id=sample,
             fixture_id=cell.fixture.id,
             status=SampleStatus.INFRA_FAILURE,
-            reason=f"generation: {exc.one_line()}",
+            reason=f"{GENERATION_FAILED}{exc.one_line()}",
+            attempts=INFRA_ATTEMPTS,
             finished_at=utc_now(),
             **base,
         )
@@ -108,6 +123,23 @@ def finished(run: RunDir, cell: Cell) -> SampleRecord | None:
     return None if record.status is SampleStatus.INFRA_FAILURE else record
 
 
+def _not_attempted(run: RunDir, cell: Cell, why: str) -> SampleRecord:
+    record = SampleRecord(
+        run_id=run.run_id,
+        sample_id=cell.sample_id,
+        fixture_id=cell.fixture.id,
+        variant=cell.variant.label,
+        epoch=cell.epoch,
+        variant_digest=cell.variant.digest,
+        status=SampleStatus.INFRA_FAILURE,
+        reason=why,
+        attempts=0,
+        finished_at=utc_now(),
+    )
+    run.write_record(f"samples/{cell.sample_id}/record.json", record)
+    return record
+
+
 def run_grid(
     engine: Engine,
     cells: list[Cell],
@@ -115,13 +147,38 @@ def run_grid(
     run: RunDir,
     progress: Progress = lambda _l: None,
 ) -> list[SampleRecord]:
-    records = []
+    """Every cell's record. After GENERATION_STRIKES generation failures in a row (a provider that is
+    down, a key that is refused) the remaining cells are not attempted: they are stored as infra
+    failures that name the cause, and a resume retries them."""
+    records: list[SampleRecord] = []
+    strikes: list[SampleRecord] = []
     for index, cell in enumerate(cells, start=1):
         done = finished(run, cell)
         if done is not None:
             progress(f"[{index}/{len(cells)}] {cell.sample_id}: already done ({done.status.value})")
             records.append(done)
             continue
+        if len(strikes) >= GENERATION_STRIKES:
+            cause = strikes[-1].reason.removeprefix(GENERATION_FAILED)
+            why = f"not attempted: generation failed {len(strikes)} times in a row ({cause})"
+            records.append(_not_attempted(run, cell, why))
+            continue
         progress(f"[{index}/{len(cells)}] {cell.sample_id}: generating and evaluating")
-        records.append(run_cell(engine, cell, providers, run))
+        record = run_cell(engine, cell, providers, run)
+        failed = record.status is SampleStatus.INFRA_FAILURE and record.reason.startswith(GENERATION_FAILED)
+        strikes = [*strikes, record] if failed else []
+        records.append(record)
     return records
+
+
+def generation_outage(records: list[SampleRecord]) -> str:
+    """One line for a run in which generation never worked, or ""."""
+    failed = [r for r in records if r.status is SampleStatus.INFRA_FAILURE]
+    tried = [r for r in failed if r.reason.startswith(GENERATION_FAILED)]
+    if not records or len(failed) != len(records) or not tried:
+        return ""
+    cause = tried[-1].reason.removeprefix(GENERATION_FAILED)
+    return (
+        f"generation failed for every sample ({len(tried)} attempted, {len(records) - len(tried)} not "
+        f"attempted): {cause}"
+    )

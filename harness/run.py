@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from harness.backfill import prepare_existing, run_backfill
 from harness.crashlog import summarise_failure
+from harness.errors import SandboxError
 from harness.fixtures import Fixture
 from harness.images import ImageSet
 from harness.migration_tools import DRIVERS
@@ -65,6 +66,8 @@ def run_pod(
     try:
         clock.lap("pod")
         _evaluate(pod, images, app_image, workspace, fixture, checks, result, clock)
+        if not pod.intact():
+            raise SandboxError(f"pod {pod.pod_id} was stopped from outside (was the engine restarted?)")
     finally:
         collect_logs(pod, result)
         pod.close()

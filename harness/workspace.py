@@ -54,8 +54,33 @@ class Workspace:
     files: int
 
 
+def _contract_file(path: Path, name: str) -> Path:
+    """A file of the runtime contract; refused when it is a link (it would be read on the host)."""
+    file = path / name
+    if file.is_symlink():
+        raise SubmissionError(f"{name} is a symbolic link; the runtime contract needs a regular file")
+    return file
+
+
+def check_size(path: Path) -> int:
+    """The number of files in the workspace (links not followed); SubmissionError when it holds no
+    file or more than the size limit."""
+    files = total = 0
+    for item in path.rglob("*"):
+        if any(part in SKIP_DIRS for part in item.relative_to(path).parts) or item.is_symlink():
+            continue
+        if item.is_file():
+            files += 1
+            total += item.stat().st_size
+            if total > MAX_WORKSPACE_BYTES:
+                raise SubmissionError(f"the workspace is larger than {MAX_WORKSPACE_BYTES // 1_000_000} MB")
+    if files == 0:
+        raise SubmissionError("the workspace is empty: it holds no file")
+    return files
+
+
 def _service(path: Path) -> ServiceConfig:
-    file = path / "service.toml"
+    file = _contract_file(path, "service.toml")
     if not file.is_file():
         raise SubmissionError(
             "the workspace has no service.toml (the runtime contract needs one at its root)"
@@ -105,8 +130,9 @@ def pack(path: Path) -> tuple[bytes, str, int]:
 def load_workspace(path: Path) -> Workspace:
     if not path.is_dir():
         raise SubmissionError(f"workspace {path} is not a directory")
+    check_size(path)
     service = _service(path)
-    requirements_file = path / "requirements.txt"
+    requirements_file = _contract_file(path, "requirements.txt")
     requirements = requirements_file.read_text(errors="replace") if requirements_file.is_file() else ""
     archive, digest, files = pack(path)
     return Workspace(path, service, requirements, archive, digest, files)

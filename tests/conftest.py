@@ -23,11 +23,18 @@ def new_run_id() -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # The cold image build removes and rebuilds every image; it must run before anything uses them.
-    items.sort(key=lambda item: 0 if item.get_closest_marker("cold_images") else 1)
+    # The engine restart disturbs every pod on the machine: it runs last.
+    def order(item: pytest.Item) -> int:
+        if item.get_closest_marker("cold_images"):
+            return 0
+        return 2 if item.get_closest_marker("engine_restart") else 1
+
+    items.sort(key=order)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cold_images: removes and rebuilds Crucible's images (runs first)")
+    config.addinivalue_line("markers", "engine_restart: restarts the Docker engine (runs last)")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -78,11 +85,10 @@ def docker_backend(docker_client: Any, images: Any) -> Any:
     return DockerBackend(docker_client, images.base.tag, Limits(exec_timeout_s=60), ttl_s=900)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After the session, remove what a failed test of this session may have left behind."""
-    yield
-    if "docker_client" not in request.fixturenames and not request.session.items:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Nothing may outlive the suite: under CI any container with a crucible.run label fails the
+    session (it is listed, then removed); elsewhere only this session's leftovers are removed."""
+    if not session.items or not any(item.get_closest_marker("docker") for item in session.items):
         return
     try:
         from harness.sandbox.engine import connect
@@ -90,7 +96,15 @@ def _no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
         client = connect(timeout=10)
     except DockerUnavailable:
         return
-    for container in client.containers.list(all=True, filters={"label": ["crucible.run"]}):
-        if str(container.labels.get("crucible.run", "")).startswith(f"test-{SESSION}-"):
-            with contextlib.suppress(Exception):  # removed meanwhile by its own test
-                container.remove(force=True)
+    leftovers = [
+        c
+        for c in client.containers.list(all=True, filters={"label": ["crucible.run"]})
+        if IN_CI or str(c.labels.get("crucible.run", "")).startswith(f"test-{SESSION}-")
+    ]
+    for container in leftovers:
+        with contextlib.suppress(Exception):  # removed meanwhile
+            container.remove(force=True)
+    if leftovers and IN_CI:
+        names = ", ".join(sorted(c.name for c in leftovers))
+        print(f"\nFAILED: {len(leftovers)} containers outlived the test suite: {names}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -11,10 +11,14 @@ PROJECT = Path(__file__).parent.parent
 
 
 def run_crucible(
-    *args: str, reports: Path, timeout: float = 1800, keep_api_key: bool = False
+    *args: str,
+    reports: Path,
+    timeout: float = 1800,
+    keep_api_key: bool = False,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`crucible -C <project> --set reports_dir=<reports> ARGS` in a subprocess."""
-    env = {k: v for k, v in os.environ.items() if keep_api_key or k != "ANTHROPIC_API_KEY"}
+    """`crucible -C <project> --set reports_dir=<reports> ARGS` in a subprocess (``env`` added to ours)."""
+    env = {k: v for k, v in os.environ.items() if keep_api_key or k != "ANTHROPIC_API_KEY"} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "harness", "-C", str(PROJECT), "--set", f'reports_dir="{reports}"', *args],
         capture_output=True,

@@ -161,8 +161,8 @@ class FlakyBackend:
             raise SandboxError("simulated: the engine dropped the connection")
         return self.real.create_pod(run_id, sample_id, limits)
 
-    def cleanup(self, run_id: str | None = None) -> dict[str, int]:
-        return dict(self.real.cleanup(run_id))
+    def cleanup(self, run_id: str | None = None, sample_id: str | None = None) -> dict[str, int]:
+        return dict(self.real.cleanup(run_id, sample_id))
 
 
 def test_infra_failure_is_retried_once(engine: Engine, fixture: Fixture, run: Any) -> None:

@@ -123,6 +123,11 @@ class Pod(Protocol):
 
     def container(self, name: str) -> Container: ...
 
+    def intact(self) -> bool:
+        """Whether the pod itself is still up: False when something outside stopped it (an engine
+        restart), so that what ran in it cannot be blamed on the code under test."""
+        ...
+
     def close(self) -> None:
         """Stop and remove every container of the pod; safe to call twice."""
         ...
@@ -135,8 +140,9 @@ class SandboxBackend(Protocol):
 
     def create_pod(self, run_id: str, sample_id: str, limits: Limits | None = None) -> Pod: ...
 
-    def cleanup(self, run_id: str | None = None) -> dict[str, int]:
-        """Remove what this backend left for ``run_id`` (all runs when None); counts by kind."""
+    def cleanup(self, run_id: str | None = None, sample_id: str | None = None) -> dict[str, int]:
+        """Remove what this backend left for ``run_id`` (all runs when None), or for one sample of it;
+        counts by kind."""
         ...
 
 

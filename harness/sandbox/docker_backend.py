@@ -8,6 +8,7 @@ exec runs under ``timeout`` inside the container and under a host-side watchdog.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -128,10 +129,12 @@ class DockerContainer:
         timer.start()
         try:
             stdout, stderr, truncated = _read_capped(chunks, cap)
+            code = api.exec_inspect(exec_id).get("ExitCode")
+        except Exception as exc:
+            raise SandboxError(f"exec in {self.name} broke off: {type(exc).__name__}: {exc}") from exc
         finally:
             timer.cancel()
         seconds = time.monotonic() - started
-        code = api.exec_inspect(exec_id).get("ExitCode")
         exit_code = 137 if code is None else int(code)
         timed_out = fired.is_set() or (exit_code in (124, 137) and seconds >= limit * 0.98)
         oom = exit_code == 137 and not timed_out and self._oom_killed_since_last()
@@ -170,21 +173,29 @@ class DockerContainer:
             return
 
     def put_archive(self, dest: str, data: bytes) -> None:
-        if not self._pod.client.api.put_archive(self.id, "/", _prefixed(data, dest)):
+        try:
+            done = self._pod.client.api.put_archive(self.id, "/", _prefixed(data, dest))
+        except Exception as exc:
+            raise SandboxError(f"copying files into {self.name}:{dest} failed: {exc}") from exc
+        if not done:
             raise SandboxError(f"copying files into {self.name}:{dest} failed")
 
     def get_archive(self, path: str, max_bytes: int = 50_000_000) -> bytes:
         from docker.errors import NotFound
 
+        buffer = bytearray()
         try:
             stream, _ = self._pod.client.api.get_archive(self.id, path)
+            for chunk in stream:
+                buffer.extend(chunk)
+                if len(buffer) > max_bytes:
+                    raise SandboxError(f"{self.name}:{path} is larger than {max_bytes} bytes")
         except NotFound as exc:
             raise SandboxError(f"{self.name}:{path} does not exist") from exc
-        buffer = bytearray()
-        for chunk in stream:
-            buffer.extend(chunk)
-            if len(buffer) > max_bytes:
-                raise SandboxError(f"{self.name}:{path} is larger than {max_bytes} bytes")
+        except SandboxError:
+            raise
+        except Exception as exc:
+            raise SandboxError(f"reading {self.name}:{path} failed: {exc}") from exc
         return bytes(buffer)
 
     def logs(self, max_bytes: int = 1_000_000) -> str:
@@ -254,7 +265,8 @@ class DockerPod:
             container.start()
             return container
         except Exception as exc:
-            self.close()
+            with contextlib.suppress(SandboxError):
+                self.close()
             raise SandboxError(f"starting the {role} container of pod {self.pod_id} failed: {exc}") from exc
 
     def add(self, spec: ContainerSpec) -> DockerContainer:
@@ -287,9 +299,23 @@ class DockerPod:
         except KeyError:
             raise SandboxError(f"pod {self.pod_id} has no container {name!r}") from None
 
+    def intact(self) -> bool:
+        """The holder only sleeps, in namespaces no code under test can reach: if it is not running,
+        the engine or someone else stopped the pod."""
+        try:
+            self._holder.reload()
+        except Exception:
+            return False
+        return bool(self._holder.attrs.get("State", {}).get("Running"))
+
     def close(self) -> None:
-        remove_labelled(self.client, {LABEL_POD: self.pod_id})
+        """Remove the pod; SandboxError when the engine cannot be reached (the pod's labels let a later
+        cleanup find what is left)."""
         self._containers.clear()
+        try:
+            remove_labelled(self.client, {LABEL_POD: self.pod_id})
+        except Exception as exc:
+            raise SandboxError(f"removing pod {self.pod_id} failed: {type(exc).__name__}: {exc}") from exc
 
     def __enter__(self) -> DockerPod:
         return self
@@ -333,5 +359,6 @@ class DockerBackend:
     def create_pod(self, run_id: str, sample_id: str, limits: Limits | None = None) -> DockerPod:
         return DockerPod(self.client, run_id, sample_id, limits or self.limits, self.holder_image, self.ttl_s)
 
-    def cleanup(self, run_id: str | None = None) -> dict[str, int]:
-        return remove_labelled(self.client, {LABEL_RUN: run_id})
+    def cleanup(self, run_id: str | None = None, sample_id: str | None = None) -> dict[str, int]:
+        labels = {LABEL_RUN: run_id} if sample_id is None else {LABEL_RUN: run_id, LABEL_SAMPLE: sample_id}
+        return remove_labelled(self.client, labels)

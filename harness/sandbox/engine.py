@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from harness.errors import DockerUnavailable
@@ -28,3 +29,20 @@ def connect(docker_host: str | None = None, timeout: float = 60.0) -> Any:
     except (DockerException, OSError) as exc:
         raise DockerUnavailable(f"Docker engine not reachable at {url}", START_HINT) from exc
     return client
+
+
+def wait_until_up(client: Any, timeout: float = 120.0) -> bool:
+    """Whether the engine answers a ping within ``timeout`` (polled with backoff): used before an
+    infra failure is retried, so that a restarting engine does not fail the retry too."""
+    deadline = time.monotonic() + timeout
+    delay = 0.5
+    while True:
+        try:
+            if client.ping():
+                return True
+        except Exception:  # noqa: S110 - any failure means "not up yet"
+            pass
+        if time.monotonic() + delay > deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)

@@ -208,6 +208,9 @@ class LocalPod:
         except KeyError:
             raise SandboxError(f"pod {self.pod_id} has no container {name!r}") from None
 
+    def intact(self) -> bool:
+        return True
+
     def close(self) -> None:
         for container in self._containers.values():
             container.stop()
@@ -232,7 +235,7 @@ class LocalBackend:
     def create_pod(self, run_id: str, sample_id: str, limits: Limits | None = None) -> LocalPod:
         return LocalPod(run_id, sample_id, limits or self.limits, self.base_dir)
 
-    def cleanup(self, run_id: str | None = None) -> dict[str, int]:
+    def cleanup(self, run_id: str | None = None, sample_id: str | None = None) -> dict[str, int]:
         removed = 0
         for root in self.base_dir.glob(f"{LOCAL_ROOT_PREFIX}*") if self.base_dir.is_dir() else []:
             try:
@@ -240,6 +243,8 @@ class LocalBackend:
             except (OSError, ValueError):
                 labels = {}
             if run_id is not None and labels.get("run") != run_id:
+                continue
+            if sample_id is not None and labels.get("sample") != sample_id:
                 continue
             for pid in labels.get("pids", []):
                 with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):

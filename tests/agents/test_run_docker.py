@@ -105,7 +105,7 @@ def records(reports: Path) -> dict[str, SampleRecord]:
 
 
 def test_replayed_demo_run_shows_each_variants_backend(tmp_path: Path, images: Any) -> None:
-    result = crucible("run", "--epochs", "2", reports=tmp_path)
+    result = crucible("run", "--fixtures", "jwt-auth", "--epochs", "2", reports=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "replaying the bundled cassettes" in result.stderr
     for name in ("index.html", "summary.md", "junit.xml", "results.parquet"):

@@ -1,0 +1,192 @@
+"""Faults during a run, against the real engine: kill -9 then resume, Ctrl-C, a full disk, a model
+provider that is down, and the Docker engine restarting in the middle of a sample."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.records import RunManifest, RunStatus, SampleRecord, SampleStatus
+from tests.agents.fake_anthropic import FakeServer
+from tests.helpers import PROJECT, run_crucible
+
+pytestmark = pytest.mark.docker
+CHECKLIST = "agents/backend-engineer-checklist.md"
+
+
+def start_run(reports: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`crucible run ARGS` in its own process group (so that a kill reaches all of it)."""
+    environ = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"} | (env or {})
+    command = [sys.executable, "-m", "harness", "-C", str(PROJECT), "--set", f'reports_dir="{reports}"']
+    return subprocess.Popen(
+        [*command, "run", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=environ,
+    )
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def the_run(reports: Path) -> Path:
+    (run,) = (reports / "runs").iterdir()
+    return run
+
+
+def records(run: Path) -> dict[str, SampleRecord]:
+    return {
+        p.parent.name: SampleRecord.model_validate_json(p.read_text())
+        for p in run.glob("samples/*/record.json")
+    }
+
+
+def containers_of(docker_client: Any, run_id: str) -> list[Any]:
+    return list(docker_client.containers.list(all=True, filters={"label": [f"crucible.run={run_id}"]}))
+
+
+def test_kill_9_then_resume_redoes_nothing_and_leaves_nothing(
+    tmp_path: Path, images: Any, docker_client: Any
+) -> None:
+    grid = (
+        "--variants",
+        CHECKLIST,
+        "--fixtures",
+        "contacts-split-name",
+        "--epochs",
+        "3",
+        "--provider",
+        "replay",
+    )
+    process = start_run(tmp_path, *grid)
+    wait_for(lambda: (tmp_path / "runs").is_dir() and any((tmp_path / "runs").iterdir()), "the run to start")
+    run = the_run(tmp_path)
+    first = run / "samples" / "backend-engineer-checklist.contacts-split-name.e1" / "record.json"
+    wait_for(lambda: first.is_file(), "the first sample to finish")
+    wait_for(lambda: bool(containers_of(docker_client, run.name)), "the second sample's pod")
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    kept = first.read_bytes()
+    assert len(records(run)) == 1
+    again = run_crucible("run", "--resume", run.name, reports=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    found = records(run)
+    assert sorted(found) == [f"backend-engineer-checklist.contacts-split-name.e{e}" for e in (1, 2, 3)]
+    assert all(r.status is SampleStatus.OK for r in found.values()), {n: r.reason for n, r in found.items()}
+    assert first.read_bytes() == kept, "a finished sample was redone"
+    assert len(list((run / "samples").iterdir())) == 3 and not list(run.rglob("*.tmp"))
+    assert RunManifest.model_validate_json((run / "run.json").read_text()).status is RunStatus.COMPLETE
+    assert containers_of(docker_client, run.name) == []
+
+
+def test_ctrl_c_stops_the_samples_in_flight_and_marks_the_run_resumable(
+    tmp_path: Path, images: Any, docker_client: Any
+) -> None:
+    process = start_run(tmp_path, "--variants", CHECKLIST, "--fixtures", "jwt-auth", "--provider", "replay")
+    wait_for(lambda: (tmp_path / "runs").is_dir() and any((tmp_path / "runs").iterdir()), "the run to start")
+    run = the_run(tmp_path)
+    wait_for(lambda: bool(containers_of(docker_client, run.name)), "a pod of the sample")
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert f"crucible run --resume {run.name}" in stderr
+    assert RunManifest.model_validate_json((run / "run.json").read_text()).status is RunStatus.INTERRUPTED
+    assert containers_of(docker_client, run.name) == []
+    again = run_crucible("run", "--resume", run.name, reports=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    (record,) = records(run).values()
+    assert record.status is SampleStatus.OK
+
+
+def test_a_provider_down_for_the_whole_run_is_reported_once(
+    tmp_path: Path, images: Any, docker_client: Any
+) -> None:
+    with FakeServer([]).running() as api:  # answers every request with 500
+        result = run_crucible(
+            "--set",
+            f'agent.base_url="{api.url}"',
+            "--set",
+            "agent.max_retries=0",
+            "run",
+            "--provider",
+            "anthropic",
+            "--fixtures",
+            "jwt-auth,order-management",
+            reports=tmp_path,
+            env={"ANTHROPIC_API_KEY": "sk-ant-fake-key-for-the-outage-test"},
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = records(the_run(tmp_path))
+    assert len(found) == 6 and all(r.status is SampleStatus.INFRA_FAILURE for r in found.values())
+    assert sum("not attempted: generation failed 3 times in a row" in r.reason for r in found.values()) == 3
+    assert result.stderr.count("generation failed for every sample") == 1
+    assert len(api.requests) == 6  # three samples, each tried twice; the other three never call the API
+
+
+def test_a_full_disk_is_one_clear_error_and_no_half_record(
+    tmp_path: Path, images: Any, docker_client: Any
+) -> None:
+    reports = tmp_path / "small"
+    reports.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(reports)], check=True)
+    try:
+        (reports / "filler").write_bytes(b"\0" * (256 * 1024 - 48 * 1024))
+        workspace = PROJECT / "fixtures" / "jwt-auth" / "reference"
+        result = run_crucible("score", "--only", "security", str(workspace), reports=reports)
+        assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "No space left on device" in lines[0] and "free disk space" in lines[0]
+        assert not list(reports.rglob("*.tmp")) and not list(reports.rglob(".*.tmp"))
+        for record in reports.rglob("record.json"):
+            SampleRecord.model_validate_json(record.read_text())  # whole, or not there at all
+        run_id = next((reports / "runs").iterdir()).name
+        assert containers_of(docker_client, run_id) == []
+    finally:
+        subprocess.run(["umount", str(reports)], check=True)
+
+
+def restart_engine() -> None:
+    """Stop dockerd (its containers die with it) and start it again the way CI started it."""
+    pid = int(subprocess.check_output(["pgrep", "-o", "-x", "dockerd"]).split()[0])
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not Path(f"/proc/{pid}").exists(), "dockerd to stop", timeout=90)
+    subprocess.run(["bash", str(PROJECT / "scripts" / "start-docker.sh")], check=True, timeout=120)
+
+
+@pytest.mark.engine_restart
+def test_an_engine_restart_mid_sample_is_retried_and_the_run_completes(
+    tmp_path: Path, images: Any, docker_client: Any
+) -> None:
+    grid = ("--variants", CHECKLIST, "--fixtures", "jwt-auth", "--epochs", "2", "--provider", "replay")
+    process = start_run(tmp_path, *grid)
+    wait_for(lambda: (tmp_path / "runs").is_dir() and any((tmp_path / "runs").iterdir()), "the run to start")
+    run = the_run(tmp_path)
+
+    def evaluating() -> bool:
+        pods = containers_of(docker_client, run.name)
+        return any(c.labels.get("crucible.role") == "tester" for c in pods)
+
+    wait_for(evaluating, "the first sample's eval pod")
+    restart_engine()
+    _, stderr = process.communicate(timeout=1200)
+    assert process.returncode == 0, stderr[-3000:]
+    found = records(run)
+    assert len(found) == 2 and all(r.status is SampleStatus.OK for r in found.values()), {
+        n: r.reason for n, r in found.items()
+    }
+    assert found["backend-engineer-checklist.jwt-auth.e1"].attempts == 2
+    assert containers_of(docker_client, run.name) == []
