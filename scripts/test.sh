@@ -9,3 +9,11 @@ scripts/setup.sh
 .venv/bin/pytest "$@"
 # the eval suite itself: the bundled variants x fixtures, replayed when no ANTHROPIC_API_KEY is set
 .venv/bin/pytest evals/ -p no:cacheprovider
+# nothing may outlive the suite
+left=$(docker ps -aq --filter label=crucible.run | wc -l)
+if [ "$left" -ne 0 ]; then
+  echo "test.sh: $left containers with a crucible.run label outlived the tests:" >&2
+  docker ps -a --filter label=crucible.run --format '{{.Names}} {{.Status}}' >&2
+  exit 1
+fi
+echo "test.sh: no container left behind"

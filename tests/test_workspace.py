@@ -110,3 +110,35 @@ def test_plain_requirements_pass() -> None:
     check_requirements(
         "# comment\nfastapi==0.121.0\npsycopg[binary]>=3.1 ; python_version >= '3.8'\n\nbcrypt\n"
     )
+
+
+def test_contract_files_that_are_links_are_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.toml"
+    outside.write_text('[service]\nstart = "true"\n')
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "app.py").write_text("print('hi')\n")
+    (workspace / "service.toml").symlink_to(outside)
+    with pytest.raises(SubmissionError, match=r"service\.toml is a symbolic link"):
+        load_workspace(workspace)
+
+
+def test_generated_links_out_of_the_workspace_are_dropped(tmp_path: Path) -> None:
+    from harness.generate import _extract_workspace
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        data = b"print('ok')\n"
+        info = tarfile.TarInfo("workspace/app.py")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        for name, target in (("passwd", "/etc/passwd"), ("up", "../../.."), ("inside", "app.py")):
+            link = tarfile.TarInfo(f"workspace/{name}")
+            link.type, link.linkname = tarfile.SYMTYPE, target
+            tar.addfile(link)
+    dropped = _extract_workspace(buffer.getvalue(), tmp_path / "out")
+    assert dropped == ["passwd -> /etc/passwd", "up -> ../../.."]
+    assert (tmp_path / "out" / "inside").is_symlink() and (
+        tmp_path / "out" / "app.py"
+    ).read_text() == "print('ok')\n"
+    assert not (tmp_path / "out" / "passwd").exists() and not (tmp_path / "out" / "up").exists()
