@@ -4,6 +4,7 @@ archive, so workspaces that share requirements share one image."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -73,8 +74,22 @@ def build_app(client: Any, images: ImageSet, requirements: str, settings: ImageS
     check_requirements(requirements)
     started = time.monotonic()
     layer = app_layer(images, requirements, settings)
-    if find_image(client, layer.tag) is not None:
-        return AppImage(layer.tag, True, time.monotonic() - started, f"reused {layer.tag}\n")
+    with _lock_for(layer.tag):  # samples with the same requirements build their image once
+        if find_image(client, layer.tag) is not None:
+            return AppImage(layer.tag, True, time.monotonic() - started, f"reused {layer.tag}\n")
+        return _build(client, layer, requirements, settings, started)
+
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(tag: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(tag, threading.Lock())
+
+
+def _build(client: Any, layer: Layer, requirements: str, settings: ImageSettings, started: float) -> AppImage:
     try:
         house = wheelhouse.resolve(requirements, settings.python_version, settings.cache_dir)
     except ResolveError as exc:

@@ -72,6 +72,13 @@ def _engine(config: CrucibleConfig) -> Any:
         return Engine.start(config, lambda line: status.update(f"images: {line[:100]}"))
 
 
+def _engines(config: CrucibleConfig) -> list[Any]:
+    from harness.evaluate import Engine
+
+    with err.status("images") as status:
+        return Engine.start_all(config, lambda line: status.update(f"images: {line[:100]}"))
+
+
 def _engine_and_images(config: CrucibleConfig) -> tuple[Any, Any]:
     from harness.images import ensure_images
     from harness.sandbox.engine import connect

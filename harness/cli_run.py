@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from typing import Annotated
 
 import typer
@@ -13,6 +15,8 @@ from harness import __version__
 from harness.errors import UserError
 from harness.records import RunManifest, RunStatus, SampleRecord, SampleStatus, utc_now
 from harness.store import RunStore, new_run_id
+
+STOP_GRACE_S = 1.0
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -39,10 +43,11 @@ def run(
     bundled cassettes."""
     from harness.agents.providers import AnthropicProvider
     from harness.agents.variants import load_variant
-    from harness.cli import _config, _engine, err, out
+    from harness.cli import _config, _engines, err, out
     from harness.fixtures import find_fixture, list_fixtures
     from harness.generate import resolve_model
-    from harness.orchestrate import generation_outage, grid, recording_factory, replay_factory, run_grid
+    from harness.orchestrate import generation_outage, grid, recording_factory, replay_factory
+    from harness.scheduler import execute
 
     config = _config(ctx)
     root = config.project_root
@@ -105,7 +110,10 @@ def run(
 
         live()  # fail now, not mid-run, when the key is missing
         providers = recording_factory(live, cassettes) if record else (lambda v, f, e: live())
-    engine = _engine(config)
+    on_ray = config.run.executor == "ray"
+    if on_ray and record:
+        raise UserError("--record does not work on the ray executor", 'record with run.executor = "local"')
+    engines = [] if on_ray else _engines(config)
     if not resume:
         grid_spec = {
             "variants": variant_specs,
@@ -121,21 +129,25 @@ def run(
         )
         run_dir = store.create(manifest)
     else:
-        left = engine.backend.cleanup(run_dir.run_id)
-        if left["containers"]:
-            err.print(f"removed {left['containers']} containers left behind by the interrupted run")
+        left = sum(engine.backend.cleanup(run_dir.run_id)["containers"] for engine in engines)
+        if left:
+            err.print(f"removed {left} containers left behind by the interrupted run")
     cells = grid(loaded_variants, loaded_fixtures, epochs)
     run_dir.write_record("run.json", manifest.model_copy(update={"status": RunStatus.RUNNING}))
     try:
         with err.status("running") as status:
-            records = run_grid(engine, cells, providers, run_dir, lambda line: status.update(line))
+            records = execute(config, engines, cells, providers, chosen, run_dir, status.update)
     except KeyboardInterrupt:
-        engine.backend.cleanup(run_dir.run_id)
+        for engine in engines:
+            engine.backend.stop()  # samples still in flight can start nothing new
+        time.sleep(STOP_GRACE_S)  # ... and what they had just asked the engine for exists by now
+        for engine in engines:
+            engine.backend.cleanup(run_dir.run_id)
         run_dir.write_record("run.json", manifest.model_copy(update={"status": RunStatus.INTERRUPTED}))
-        err.print(
-            f"interrupted: samples in flight stopped; continue with `crucible run --resume {run_dir.run_id}`"
-        )
-        raise typer.Exit(130) from None
+        err.print(f"interrupted; continue with `crucible run --resume {run_dir.run_id}`")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)  # samples still in flight in worker threads must not hold the exit up
     run_dir.write_record(
         "run.json", manifest.model_copy(update={"status": RunStatus.COMPLETE, "finished_at": utc_now()})
     )

@@ -6,11 +6,12 @@ Sources, later ones winning: built-in defaults, ``[tool.crucible]`` in ``pyproje
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import ConfigError
 
@@ -22,6 +23,25 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class EngineSettings(_Section):
+    """One Docker engine of several: its URL (DOCKER_HOST style) and, for tcp, its TLS files."""
+
+    url: str = Field(
+        pattern=r"^(unix|tcp|ssh|npipe)://", description="unix://, tcp://host:port or ssh://user@host"
+    )
+    tls_ca: Path | None = Field(None, description="CA certificate that signed the engine's certificate")
+    tls_cert: Path | None = Field(None, description="client certificate")
+    tls_key: Path | None = Field(None, description="client key")
+    evaluate_slots: int | None = Field(None, ge=1, description="samples evaluated on it at once")
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> EngineSettings:
+        given = [f for f in (self.tls_ca, self.tls_cert, self.tls_key) if f is not None]
+        if given and len(given) != 3:
+            raise ValueError("tls_ca, tls_cert and tls_key go together")
+        return self
+
+
 class SandboxSettings(_Section):
     backend: Literal["docker", "local"] = "docker"
     memory_mb: int = Field(1024, ge=64, description="memory limit of each container")
@@ -31,6 +51,9 @@ class SandboxSettings(_Section):
     output_cap_bytes: int = Field(2_000_000, ge=1024, description="stdout/stderr kept per exec")
     pod_ttl_s: int = Field(6 * 3600, ge=60, description="a pod's holder exits after this long")
     docker_host: str | None = Field(None, description="engine URL; unset means DOCKER_HOST or the socket")
+    engines: list[EngineSettings] = Field(
+        default_factory=list, description="several engines that share the samples; empty: docker_host alone"
+    )
 
 
 class ImageSettings(_Section):
@@ -104,12 +127,39 @@ class AgentSettings(_Section):
     cassettes_dir: Path = Path("agents/cassettes")
 
 
+class RunSettings(_Section):
+    """How many samples are in each stage at once. Generation waits on the model (network), evaluation
+    on containers (CPU), so each stage has its own limit."""
+
+    generate_concurrency: int | None = Field(None, ge=1, description="unset: 2 x cores, at most 8")
+    evaluate_concurrency: int | None = Field(None, ge=1, description="unset: the number of cores")
+    warm_pods: int | None = Field(
+        None, ge=0, description="eval pods (holder + PostgreSQL) kept ready; unset: the evaluate limit"
+    )
+    executor: Literal["local", "ray"] = Field(
+        "local", description="local: this machine's engines; ray: a Ray cluster (pip install crucible[ray])"
+    )
+    ray_address: str | None = Field(
+        None, description="the Ray cluster, e.g. 10.0.0.5:6379; unset: RAY_ADDRESS"
+    )
+
+    def generate_limit(self) -> int:
+        return self.generate_concurrency or min(8, 2 * (os.cpu_count() or 1))
+
+    def evaluate_limit(self) -> int:
+        return self.evaluate_concurrency or (os.cpu_count() or 1)
+
+    def warm_limit(self) -> int:
+        return self.evaluate_limit() if self.warm_pods is None else self.warm_pods
+
+
 class CrucibleConfig(_Section):
     project_root: Path = Field(default_factory=Path.cwd)
     reports_dir: Path = Path("reports")
     sandbox: SandboxSettings = SandboxSettings()
     images: ImageSettings = ImageSettings()
     agent: AgentSettings = AgentSettings()
+    run: RunSettings = RunSettings()
 
     @property
     def reports_path(self) -> Path:

@@ -11,12 +11,12 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.build import build_app
-from harness.config import CrucibleConfig
+from harness.config import CrucibleConfig, EngineSettings
 from harness.errors import InfraError, SubmissionError
 from harness.fixtures import Fixture
 from harness.images import ImageSet, ensure_images
@@ -25,9 +25,10 @@ from harness.records import SampleRecord, SampleStatus, utc_now
 from harness.run import ALL_CHECKS, run_pod
 from harness.sandbox import SandboxBackend, create_backend
 from harness.sandbox.engine import connect, wait_until_up
+from harness.sandbox.pool import PodPool
 from harness.score.migrations.report import MigrationReport
 from harness.score.security.findings import SecurityReport
-from harness.score.security.static import static_scan
+from harness.score.security.static import cached_static_scan
 from harness.score.tests import SuiteScore, parse_junit
 from harness.store import RunDir
 from harness.workspace import load_workspace
@@ -42,12 +43,42 @@ class Engine:
     client: Any
     images: ImageSet
     backend: SandboxBackend
+    pods: PodPool | None = None  # warm eval pods, when the caller keeps a pool
+    url: str = ""  # the engine's URL as configured ("" for the default engine)
 
     @classmethod
-    def start(cls, config: CrucibleConfig, progress: Callable[[str], None] = lambda _l: None) -> Engine:
-        client = connect(config.sandbox.docker_host)
+    def start(
+        cls,
+        config: CrucibleConfig,
+        progress: Callable[[str], None] = lambda _l: None,
+        settings: EngineSettings | None = None,
+    ) -> Engine:
+        """The engine at ``settings`` (default: `sandbox.docker_host`), with every image ready on it."""
+        if settings is None:
+            client = connect(config.sandbox.docker_host)
+        else:
+            files = None
+            if settings.tls_ca and settings.tls_cert and settings.tls_key:
+                files = (settings.tls_ca, settings.tls_cert, settings.tls_key)
+            client = connect(settings.url, tls=files)
         images = ensure_images(client, config.images, progress)
         return cls(config, client, images, create_backend(config, images.base.tag, client, name="docker"))
+
+    @classmethod
+    def start_all(
+        cls, config: CrucibleConfig, progress: Callable[[str], None] = lambda _l: None
+    ) -> list[Engine]:
+        """Every configured engine (`sandbox.engines`), or the one engine of `sandbox.docker_host`."""
+        if not config.sandbox.engines:
+            return [cls.start(config, progress)]
+        engines = []
+        for settings in config.sandbox.engines:
+
+            def tagged(line: str, url: str = settings.url) -> None:
+                progress(f"{url}: {line}")
+
+            engines.append(replace(cls.start(config, tagged, settings), url=settings.url))
+        return engines
 
 
 def recover(engine: Engine, run_id: str, sample_id: str) -> None:
@@ -93,9 +124,18 @@ def _attempt(
     run.write_text(f"{folder}/build.log", app.log)
     seconds["build"] = round(app.seconds, 3)
     with ThreadPoolExecutor(max_workers=1) as lint:
-        static = lint.submit(static_scan, workspace.archive) if "security" in checks else None
+        cache = engine.config.images.cache_dir
+        static = lint.submit(cached_static_scan, workspace.archive, cache) if "security" in checks else None
         pod = run_pod(
-            engine.backend, engine.images, app.tag, workspace, fixture, run.run_id, record.sample_id, checks
+            engine.backend,
+            engine.images,
+            app.tag,
+            workspace,
+            fixture,
+            run.run_id,
+            record.sample_id,
+            checks,
+            engine.pods,
         )
         security = _security(static.result(), pod) if static else None
     _store_pod(run, folder, pod, security)

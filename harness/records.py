@@ -101,6 +101,7 @@ class SampleRecord(Record):
     reason: str = ""
     attempts: int = 1
     app_image: str = ""
+    engine: str = Field(default="", description="URL of the engine that ran the sample, when several")
     tests: SuiteScore | None = None
     migrations: MigrationReport | None = None
     security: SecurityReport | None = None

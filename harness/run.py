@@ -23,7 +23,8 @@ from harness.migration_tools import DRIVERS
 from harness.pod_steps import PodResult, collect_logs, run_hidden_tests, run_probes, wait_healthy
 from harness.probe import Probe
 from harness.sandbox import Container, ContainerSpec, Limits, Pod, SandboxBackend
-from harness.sandbox.services import DATABASE_URL, start_postgres
+from harness.sandbox.pool import PodPool
+from harness.sandbox.services import DATABASE_URL, Postgres, start_postgres
 from harness.score.migrations.report import MigrationReport
 from harness.score.migrations.snapshot import diff
 from harness.stairway import run_stairway
@@ -58,14 +59,19 @@ def run_pod(
     run_id: str,
     sample_id: str,
     checks: frozenset[str] = ALL_CHECKS,
+    pool: PodPool | None = None,
 ) -> PodResult:
-    """Evaluate ``workspace`` in a fresh pod; ``checks`` picks among `tests` and `migrations`."""
+    """Evaluate ``workspace`` in a fresh pod (a warm one from ``pool`` when given: its PostgreSQL is
+    already up); ``checks`` picks among `tests`, `migrations` and `security`."""
     result = PodResult()
     clock = _Clock(result)
-    pod = backend.create_pod(run_id, sample_id)
+    warm = pool.take() if pool is not None else None
+    pod = warm.pod if warm is not None else backend.create_pod(run_id, sample_id)
     try:
         clock.lap("pod")
-        _evaluate(pod, images, app_image, workspace, fixture, checks, result, clock)
+        database = warm.database if warm is not None else start_postgres(pod, images.postgres.tag)
+        clock.lap("postgres")
+        _evaluate(pod, database, images, app_image, workspace, fixture, checks, result, clock)
         if not pod.intact():
             raise SandboxError(f"pod {pod.pod_id} was stopped from outside (was the engine restarted?)")
     finally:
@@ -77,6 +83,7 @@ def run_pod(
 
 def _evaluate(
     pod: Pod,
+    database: Postgres,
     images: ImageSet,
     app_image: str,
     workspace: Workspace,
@@ -86,7 +93,6 @@ def _evaluate(
     clock: _Clock,
 ) -> None:
     spec = fixture.spec
-    database = start_postgres(pod, images.postgres.tag)
     tester_env = {
         **spec.env,
         "BASE_URL": f"http://127.0.0.1:{spec.port}",
@@ -100,7 +106,7 @@ def _evaluate(
         )
     )
     probe = Probe(tester, database.superuser_url)
-    clock.lap("postgres")
+    clock.lap("tester")
     app_env = {**spec.env, "DATABASE_URL": DATABASE_URL, "PORT": str(spec.port)}
     code = ContainerSpec(
         name="migrate",

@@ -27,6 +27,6 @@ scripts/start-docker.sh
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "is ignored" || true
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,ray]' 2>&1 | grep -v "is ignored" || true
 .venv/bin/python -c "import harness" || { echo "setup: installing Crucible into .venv failed" >&2; exit 1; }
 echo "setup: ready (.venv/bin/crucible)" >&2

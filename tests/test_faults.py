@@ -121,6 +121,8 @@ def test_a_provider_down_for_the_whole_run_is_reported_once(
             f'agent.base_url="{api.url}"',
             "--set",
             "agent.max_retries=0",
+            "--set",
+            "run.generate_concurrency=1",
             "run",
             "--provider",
             "anthropic",

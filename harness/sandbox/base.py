@@ -140,6 +140,11 @@ class SandboxBackend(Protocol):
 
     def create_pod(self, run_id: str, sample_id: str, limits: Limits | None = None) -> Pod: ...
 
+    def stop(self) -> None:
+        """From now on refuse new pods and containers (SandboxError): a run that is being interrupted
+        must not start anything its clean-up would miss."""
+        ...
+
     def cleanup(self, run_id: str | None = None, sample_id: str | None = None) -> dict[str, int]:
         """Remove what this backend left for ``run_id`` (all runs when None), or for one sample of it;
         counts by kind."""

@@ -221,9 +221,17 @@ class DockerContainer:
 
 class DockerPod:
     def __init__(
-        self, client: Any, run_id: str, sample_id: str, limits: Limits, holder_image: str, ttl_s: int
+        self,
+        client: Any,
+        run_id: str,
+        sample_id: str,
+        limits: Limits,
+        holder_image: str,
+        ttl_s: int,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.client = client
+        self._stopping = stopping or threading.Event()
         self.run_id, self.sample_id = run_id, sample_id
         self.pod_id = f"{_safe(sample_id)[:40]}-{secrets.token_hex(4)}"
         self.limits = limits
@@ -247,6 +255,8 @@ class DockerPod:
         files: Mapping[str, bytes] | None = None,
         **options: Any,
     ) -> Any:
+        if self._stopping.is_set():
+            raise SandboxError(f"the backend is stopping: no new {role} container")
         try:
             container = self.client.containers.create(
                 image,
@@ -355,9 +365,21 @@ class DockerBackend:
         self.holder_image = holder_image
         self.limits = limits or Limits()
         self.ttl_s = ttl_s
+        self.stopping = threading.Event()
 
     def create_pod(self, run_id: str, sample_id: str, limits: Limits | None = None) -> DockerPod:
-        return DockerPod(self.client, run_id, sample_id, limits or self.limits, self.holder_image, self.ttl_s)
+        return DockerPod(
+            self.client,
+            run_id,
+            sample_id,
+            limits or self.limits,
+            self.holder_image,
+            self.ttl_s,
+            self.stopping,
+        )
+
+    def stop(self) -> None:
+        self.stopping.set()
 
     def cleanup(self, run_id: str | None = None, sample_id: str | None = None) -> dict[str, int]:
         labels = {LABEL_RUN: run_id} if sample_id is None else {LABEL_RUN: run_id, LABEL_SAMPLE: sample_id}

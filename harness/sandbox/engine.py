@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from harness.errors import DockerUnavailable
@@ -15,8 +16,26 @@ def engine_url(docker_host: str | None = None) -> str:
     return docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def connect(docker_host: str | None = None, timeout: float = 60.0) -> Any:
-    """A ``docker.DockerClient`` that has answered a ping, or :class:`DockerUnavailable`."""
+def _tls(url: str, files: tuple[Path, Path, Path] | None) -> Any:
+    """TLS for a tcp engine: the given (ca, cert, key), else DOCKER_TLS_VERIFY + DOCKER_CERT_PATH."""
+    from docker.tls import TLSConfig
+
+    if not url.startswith("tcp://"):
+        return None
+    if files is None and os.environ.get("DOCKER_TLS_VERIFY") and os.environ.get("DOCKER_CERT_PATH"):
+        folder = Path(os.environ["DOCKER_CERT_PATH"])
+        files = (folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
+    if files is None:
+        return None
+    ca, cert, key = files
+    return TLSConfig(client_cert=(str(cert), str(key)), ca_cert=str(ca), verify=True)
+
+
+def connect(
+    docker_host: str | None = None, timeout: float = 60.0, tls: tuple[Path, Path, Path] | None = None
+) -> Any:
+    """A ``docker.DockerClient`` that has answered a ping, or :class:`DockerUnavailable`. ``tls`` is
+    (CA, client certificate, client key) for a tcp engine; ssh:// URLs use the host's ssh client."""
     try:
         import docker
         from docker.errors import DockerException
@@ -24,10 +43,17 @@ def connect(docker_host: str | None = None, timeout: float = 60.0) -> Any:
         raise DockerUnavailable("the `docker` Python package is missing", "pip install -e .") from exc
     url = engine_url(docker_host)
     try:
-        client = docker.DockerClient(base_url=url, timeout=int(timeout))
+        client = docker.DockerClient(
+            base_url=url,
+            timeout=int(timeout),
+            tls=_tls(url, tls),
+            use_ssh_client=url.startswith("ssh://"),
+            max_pool_size=32,
+        )
         client.ping()
     except (DockerException, OSError) as exc:
-        raise DockerUnavailable(f"Docker engine not reachable at {url}", START_HINT) from exc
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise DockerUnavailable(f"Docker engine not reachable at {url} ({why})", START_HINT) from exc
     return client
 
 

@@ -231,9 +231,15 @@ class LocalBackend:
     def __init__(self, limits: Limits | None = None, base_dir: Path | None = None) -> None:
         self.limits = limits or Limits()
         self.base_dir = base_dir or Path(tempfile.gettempdir()) / "crucible-local"
+        self.stopping = False
 
     def create_pod(self, run_id: str, sample_id: str, limits: Limits | None = None) -> LocalPod:
+        if self.stopping:
+            raise SandboxError("the backend is stopping: no new pods")
         return LocalPod(run_id, sample_id, limits or self.limits, self.base_dir)
+
+    def stop(self) -> None:
+        self.stopping = True
 
     def cleanup(self, run_id: str | None = None, sample_id: str | None = None) -> dict[str, int]:
         removed = 0

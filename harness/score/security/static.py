@@ -10,13 +10,16 @@ Suppressed, because the runtime contract or ordinary practice makes them unavoid
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -262,3 +265,34 @@ def static_scan(archive: bytes) -> SecurityReport:
         tool_errors=errors,
         seconds=seconds,
     )
+
+
+def _scan_key(archive: bytes) -> str:
+    """The workspace's content, the rules and Crucible's version: what a scan's result depends on
+    (the tools are pinned by Crucible's own requirements)."""
+    from harness import __version__
+
+    rules = (resources.files("harness.score.security") / "rules" / "backend.yml").read_bytes()
+    digest = hashlib.sha256()
+    for part in (__version__.encode(), rules, Path(__file__).read_bytes(), archive):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()[:32]
+
+
+def cached_static_scan(archive: bytes, cache_dir: Path) -> SecurityReport:
+    """:func:`static_scan`, reused for a workspace already scanned (epochs that wrote the same code);
+    a reused report says so in its timings (`static` 0, `cached` 1)."""
+    path = cache_dir / "static-lint" / f"{_scan_key(archive)}.json"
+    if path.is_file():
+        try:
+            report = SecurityReport.model_validate_json(path.read_bytes())
+            return report.model_copy(update={"seconds": {"static": 0.0, "cached": 1.0}})
+        except ValueError:
+            path.unlink(missing_ok=True)
+    report = static_scan(archive)
+    if not report.tool_errors:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        scratch.write_text(report.model_dump_json())
+        os.replace(scratch, path)
+    return report

@@ -1,0 +1,132 @@
+"""Stage `schedule`, scaled out: each sample runs as a Ray task on a node with its own Docker engine.
+
+A node offers sandbox slots as the custom resource ``crucible_slots`` (``ray start --resources
+'{"crucible_slots": 2}'``); each task takes one. The task builds this node's engine (its own
+DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), runs the cell into a scratch store and sends back
+the record and the sample's folder, which the driver writes into the run store as results arrive. A task
+lost with its worker or node (or failing on the infrastructure) is an infra failure and is submitted
+again once, so it runs elsewhere when its node is gone. Nodes need the project at the same path (or a
+Ray ``runtime_env`` that ships it)."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.config import CrucibleConfig
+from harness.orchestrate import Cell, finished, replay_factory, run_cell
+from harness.records import RunManifest, SampleRecord, SampleStatus, utc_now
+from harness.store import RunDir, RunStore
+
+RESOURCE = "crucible_slots"
+ATTEMPTS = 2
+
+
+def run_remote_cell(config_json: str, cell: Cell, run_id: str, provider: str) -> tuple[str, bytes]:
+    """On a Ray worker: the cell's record (JSON) and its sample folder (tar)."""
+    from harness.agents.providers import AnthropicProvider
+    from harness.evaluate import Engine
+    from harness.sandbox.engine import engine_url
+
+    config = CrucibleConfig.model_validate_json(config_json)
+    engine = replace(Engine.start(config), url=engine_url(config.sandbox.docker_host))
+    settings = config.agent
+    if provider == "replay":
+        providers = replay_factory(config.project_root / settings.cassettes_dir)
+    else:
+
+        def providers(*_: Any) -> Any:
+            return AnthropicProvider(
+                base_url=settings.base_url,
+                max_retries=settings.max_retries,
+                timeout=settings.request_timeout_s,
+            )
+
+    with tempfile.TemporaryDirectory(prefix="crucible-ray-") as scratch:
+        manifest = RunManifest(run_id=run_id, kind="ray-part", crucible_version=__version__)
+        run = RunStore(Path(scratch)).create(manifest)
+        record = run_cell(engine, cell, providers, run)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            tar.add(run.path / "samples" / cell.sample_id, arcname=cell.sample_id)
+    return record.model_dump_json(), buffer.getvalue()
+
+
+def _store(run: RunDir, record_json: str, archive: bytes) -> SampleRecord:
+    record = SampleRecord.model_validate_json(record_json)
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
+        tar.extractall(run.path / "samples", filter="data")
+    run.write_record(f"samples/{record.sample_id}/record.json", record)
+    return record
+
+
+def _lost(run: RunDir, cell: Cell, why: str) -> SampleRecord:
+    record = SampleRecord(
+        run_id=run.run_id,
+        sample_id=cell.sample_id,
+        fixture_id=cell.fixture.id,
+        variant=cell.variant.label,
+        epoch=cell.epoch,
+        variant_digest=cell.variant.digest,
+        status=SampleStatus.INFRA_FAILURE,
+        reason=why,
+        attempts=ATTEMPTS,
+        finished_at=utc_now(),
+    )
+    run.write_record(f"samples/{cell.sample_id}/record.json", record)
+    return record
+
+
+def run_grid_ray(
+    config: CrucibleConfig,
+    cells: list[Cell],
+    provider: str,
+    run: RunDir,
+    address: str | None,
+    progress: Callable[[str], None] = lambda _l: None,
+) -> list[SampleRecord]:
+    """Every cell's record, in grid order, computed on the Ray cluster at ``address``."""
+    import ray
+
+    env = {k: os.environ[k] for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL") if k in os.environ}
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, runtime_env={"env_vars": env})
+    task = ray.remote(run_remote_cell).options(num_cpus=0, resources={RESOURCE: 1}, max_retries=0)
+    config_json = config.model_dump_json()
+    records: dict[int, SampleRecord] = {}
+    pending: dict[Any, tuple[int, Cell, int]] = {}
+    for index, cell in enumerate(cells):
+        done = finished(run, cell)
+        if done is not None:
+            records[index] = done
+        else:
+            pending[task.remote(config_json, cell, run.run_id, provider)] = (index, cell, 1)
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            index, cell, attempt = pending.pop(ready[0])
+            try:
+                record = _store(run, *ray.get(ready[0]))
+            except ray.exceptions.RayError as exc:
+                why = f"infrastructure: ray: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
+                if attempt < ATTEMPTS:
+                    pending[task.remote(config_json, cell, run.run_id, provider)] = (index, cell, attempt + 1)
+                    progress(f"{cell.sample_id}: {why}; submitted again")
+                    continue
+                record = _lost(run, cell, why)
+            if record.status is SampleStatus.INFRA_FAILURE and attempt < ATTEMPTS:
+                pending[task.remote(config_json, cell, run.run_id, provider)] = (index, cell, attempt + 1)
+                continue
+            records[index] = record.model_copy(update={"attempts": max(record.attempts, attempt)})
+            progress(f"done {len(records)}/{len(cells)} ({cell.sample_id}: {record.status.value})")
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    return [records[index] for index in range(len(cells))]

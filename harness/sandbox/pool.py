@@ -1,0 +1,83 @@
+"""Warm eval pods: a holder with PostgreSQL already accepting connections, started ahead of the samples
+that will use them, so that no sample waits for a database to boot. Each pod still serves exactly one
+sample and is then discarded; only its start-up moves off the sample's critical path."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from dataclasses import dataclass
+
+from harness.errors import InfraError, SandboxError
+from harness.sandbox.base import Pod, SandboxBackend
+from harness.sandbox.services import Postgres, start_postgres
+
+WARM_SAMPLE = "warm-pod"  # the sample label of a pod started before its sample was known
+
+
+@dataclass(frozen=True)
+class WarmPod:
+    pod: Pod
+    database: Postgres
+
+
+class PodPool:
+    """Keeps up to ``size`` ready pods for ``run_id``. :meth:`take` hands one out (waiting for the
+    next when none is ready) and starts a replacement in the background."""
+
+    def __init__(self, backend: SandboxBackend, postgres_image: str, run_id: str, size: int) -> None:
+        self.backend, self.image, self.run_id, self.size = backend, postgres_image, run_id, size
+        self._ready: queue.Queue[WarmPod | InfraError] = queue.Queue()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._starting = 0
+        for _ in range(size):
+            self._refill()
+
+    def _refill(self) -> None:
+        with self._lock:
+            if self._closed.is_set():
+                return
+            self._starting += 1
+        threading.Thread(target=self._start_one, name="warm-pod", daemon=True).start()
+
+    def _start_one(self) -> None:
+        try:
+            pod = self.backend.create_pod(self.run_id, WARM_SAMPLE)
+            try:
+                item: WarmPod | InfraError = WarmPod(pod, start_postgres(pod, self.image))
+            except BaseException:
+                with contextlib.suppress(SandboxError):
+                    pod.close()
+                raise
+        except InfraError as exc:
+            item = exc
+        with self._lock:
+            self._starting -= 1
+            closed = self._closed.is_set()
+        if closed and isinstance(item, WarmPod):
+            with contextlib.suppress(SandboxError):
+                item.pod.close()
+            return
+        self._ready.put(item)
+
+    def take(self) -> WarmPod:
+        """A ready pod (InfraError when starting one failed); a replacement starts meanwhile."""
+        item = self._ready.get()
+        self._refill()
+        if isinstance(item, InfraError):
+            raise item
+        return item
+
+    def close(self) -> None:
+        """Remove the pods nobody took; pods still starting remove themselves."""
+        self._closed.set()
+        while True:
+            try:
+                item = self._ready.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, WarmPod):
+                with contextlib.suppress(SandboxError):
+                    item.pod.close()

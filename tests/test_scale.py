@@ -1,0 +1,238 @@
+"""Throughput and scale-out against real engines: concurrent runs give the serial verdicts; a warm pod
+is ready when taken; a second engine on a loopback TCP port with mutual TLS shares the samples; a local
+Ray cluster (a head and a second node whose tasks use that second engine) runs them, also when a node
+dies mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.errors import DockerUnavailable
+from harness.records import SampleRecord, SampleStatus
+from harness.sandbox.engine import connect
+from tests.engines import SecondEngine, free_port, second_engine
+from tests.helpers import run_crucible
+
+pytestmark = pytest.mark.docker
+GRID = ("--fixtures", "jwt-auth", "--epochs", "2", "--provider", "replay")
+RAY = Path(sys.executable).parent / "ray"
+
+
+def concurrency(level: int, warm: int) -> list[str]:
+    return [
+        "--set",
+        f"run.generate_concurrency={level}",
+        "--set",
+        f"run.evaluate_concurrency={level}",
+        "--set",
+        f"run.warm_pods={warm}",
+    ]
+
+
+def verdicts(reports: Path) -> dict[str, tuple[Any, ...]]:
+    out = {}
+    for path in sorted((reports / "latest" / "samples").glob("*/record.json")):
+        r = SampleRecord.model_validate_json(path.read_text())
+        out[r.sample_id] = (
+            r.status,
+            r.tests.passed if r.tests else None,
+            tuple(r.migrations.failing()) if r.migrations else None,
+            tuple(r.security.failing()) if r.security else None,
+        )
+    return out
+
+
+def engines_used(reports: Path) -> set[str]:
+    paths = (reports / "latest" / "samples").glob("*/record.json")
+    return {SampleRecord.model_validate_json(p.read_text()).engine for p in paths}
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory: pytest.TempPathFactory, images: Any) -> dict[str, tuple[Any, ...]]:
+    """The verdicts of the grid run one sample at a time, without warm pods."""
+    reports = tmp_path_factory.mktemp("serial")
+    result = run_crucible(*concurrency(1, 0), "run", *GRID, reports=reports)
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = verdicts(reports)
+    assert len(found) == 6 and {v[0] for v in found.values()} == {SampleStatus.OK, SampleStatus.MODEL_FAILURE}
+    return found
+
+
+def test_a_concurrent_run_with_warm_pods_gives_the_serial_verdicts(
+    tmp_path: Path, serial: dict[str, tuple[Any, ...]]
+) -> None:
+    result = run_crucible(*concurrency(3, 2), "run", *GRID, reports=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert verdicts(tmp_path) == serial
+    seconds = [
+        SampleRecord.model_validate_json(p.read_text()).seconds
+        for p in (tmp_path / "latest" / "samples").glob("*/record.json")
+    ]
+    assert all(s.get("postgres", 1.0) < 0.05 for s in seconds), "a sample waited for PostgreSQL to boot"
+
+
+def test_a_warm_pod_is_ready_when_taken_and_serves_once(
+    images: Any, docker_backend: Any, docker_client: Any
+) -> None:
+    from harness.sandbox.pool import PodPool
+
+    run_id = f"test-pool-{os.getpid()}"
+    pool = PodPool(docker_backend, images.postgres.tag, run_id, 2)
+    try:
+        first, second = pool.take(), pool.take()
+        assert first.pod.pod_id != second.pod.pod_id
+        for warm in (first, second):
+            ready = warm.database.container.exec(["pg_isready", "-q", "-h", "127.0.0.1"], timeout=10)
+            assert ready.exit_code == 0
+            warm.pod.close()
+    finally:
+        pool.close()
+    left = docker_client.containers.list(all=True, filters={"label": [f"crucible.run={run_id}"]})
+    # the two replacements started by take() remove themselves once the pool is closed
+    for container in left:
+        container.remove(force=True)
+
+
+@pytest.fixture(scope="module")
+def engine2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondEngine]:
+    with second_engine(tmp_path_factory.mktemp("engine2")) as engine:
+        yield engine
+
+
+def test_the_second_engine_needs_its_client_certificate(engine2: SecondEngine) -> None:
+    with pytest.raises(DockerUnavailable, match=engine2.url):
+        connect(engine2.url, timeout=10)
+    client = connect(engine2.url, timeout=10, tls=(engine2.ca, engine2.cert, engine2.key))
+    assert client.info()["Name"]
+
+
+def test_two_engines_share_the_samples_with_the_same_verdicts(
+    tmp_path: Path, engine2: SecondEngine, serial: dict[str, tuple[Any, ...]]
+) -> None:
+    engines = f'sandbox.engines=[{{url="unix:///var/run/docker.sock"}}, {engine2.toml()}]'
+    result = run_crucible("--set", engines, *concurrency(1, 1), "run", *GRID, reports=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert verdicts(tmp_path) == serial
+    assert engines_used(tmp_path) == {"unix:///var/run/docker.sock", engine2.url}
+    client = connect(engine2.url, timeout=10, tls=(engine2.ca, engine2.cert, engine2.key))
+    assert client.containers.list(all=True, filters={"label": ["crucible.run"]}) == []
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(engine2: SecondEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A head (tasks use this machine's engine) and a second node whose tasks use the second engine."""
+    port = free_port()
+    temp = tmp_path_factory.mktemp("ray")
+    common = ["--num-cpus", "1", "--resources", '{"crucible_slots": 1}', "--disable-usage-stats"]
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "RAY_"))}
+    subprocess.run(
+        [
+            str(RAY),
+            "start",
+            "--head",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--include-dashboard",
+            "false",
+            "--temp-dir",
+            str(temp),
+            *common,
+        ],
+        check=True,
+        capture_output=True,
+        env=base_env,
+        timeout=180,
+    )
+    worker_env = base_env | {
+        "DOCKER_HOST": engine2.url,
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(engine2.ca.parent),
+    }
+    ports = [str(free_port()) for _ in range(6)]
+    subprocess.run(
+        [
+            str(RAY),
+            "start",
+            "--address",
+            f"127.0.0.1:{port}",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--node-manager-port",
+            ports[0],
+            "--object-manager-port",
+            ports[1],
+            "--metrics-export-port",
+            ports[2],
+            "--dashboard-agent-listen-port",
+            ports[3],
+            "--dashboard-agent-grpc-port",
+            ports[4],
+            "--runtime-env-agent-port",
+            ports[5],
+            "--min-worker-port",
+            "21000",
+            "--max-worker-port",
+            "21999",
+            *common,
+        ],
+        check=True,
+        capture_output=True,
+        env=worker_env,
+        timeout=180,
+    )
+    try:
+        yield {"address": f"127.0.0.1:{port}", "env": worker_env}
+    finally:
+        subprocess.run([str(RAY), "stop", "--force"], capture_output=True, timeout=120, check=False)
+
+
+def ray_settings(cluster: dict[str, Any]) -> list[str]:
+    return ["--set", 'run.executor="ray"', "--set", f'run.ray_address="{cluster["address"]}"']
+
+
+def test_a_ray_cluster_runs_the_samples_with_the_same_verdicts(
+    tmp_path: Path, ray_cluster: dict[str, Any], engine2: SecondEngine, serial: dict[str, tuple[Any, ...]]
+) -> None:
+    result = run_crucible(*ray_settings(ray_cluster), "run", *GRID, reports=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert verdicts(tmp_path) == serial
+    assert engines_used(tmp_path) == {"unix:///var/run/docker.sock", engine2.url}
+
+
+def test_a_dead_ray_node_is_an_infra_failure_retried_elsewhere(
+    tmp_path: Path, ray_cluster: dict[str, Any], engine2: SecondEngine, serial: dict[str, tuple[Any, ...]]
+) -> None:
+    from tests.test_faults import start_run, wait_for
+
+    process = start_run(tmp_path, *ray_settings(ray_cluster), *GRID)
+    client = connect(engine2.url, timeout=10, tls=(engine2.ca, engine2.cert, engine2.key))
+    wait_for(
+        lambda: bool(client.containers.list(filters={"label": ["crucible.run"]})), "a task on the second node"
+    )
+    raylets = subprocess.run(["pgrep", "-f", "raylet.*--node_manager_port"], capture_output=True, text=True)
+    for pid in raylets.stdout.split():
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        if engine2.url.encode() in environ:
+            os.kill(int(pid), signal.SIGKILL)
+            assert "raylet" in cmdline
+    _, stderr = process.communicate(timeout=1200)
+    assert process.returncode == 0, stderr[-3000:]
+    found = {
+        p.parent.name: SampleRecord.model_validate_json(p.read_text())
+        for p in (tmp_path / "latest" / "samples").glob("*/record.json")
+    }
+    assert verdicts(tmp_path) == serial
+    assert any(r.attempts == 2 for r in found.values()), "no sample was retried after the node died"
+    for container in client.containers.list(all=True, filters={"label": ["crucible.run"]}):
+        container.remove(force=True)  # the dead node's pods: nobody is left on it to remove them
