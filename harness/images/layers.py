@@ -103,6 +103,8 @@ def ensure_layer(client: Any, layer: Layer, progress: Progress, timeout: float =
         decode=True,
         labels={LABEL_KEY: key, LABEL_ROLE: layer.role},
         timeout=int(timeout),
+        # our own Dockerfiles only: apt reaches the mirror the host reaches, whatever the engine's bridge
+        network_mode="host",
     )
     for chunk in stream:
         if "error" in chunk:

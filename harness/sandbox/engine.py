@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.errors import DockerUnavailable
 
+TLS_FIRST_API = "1.24"  # the oldest API every current engine still answers
 START_HINT = "start it with `sudo scripts/start-docker.sh` (installs docker.io and runs dockerd when missing)"
 
 
@@ -43,13 +44,20 @@ def connect(
         raise DockerUnavailable("the `docker` Python package is missing", "pip install -e .") from exc
     url = engine_url(docker_host)
     try:
+        tls_config = _tls(url, tls)
         client = docker.DockerClient(
             base_url=url,
             timeout=int(timeout),
-            tls=_tls(url, tls),
+            tls=tls_config,
             use_ssh_client=url.startswith("ssh://"),
             max_pool_size=32,
+            # with TLS, the API version is asked for below, once requests trusts the engine's CA
+            version=TLS_FIRST_API if tls_config is not None else None,
         )
+        if tls_config is not None:
+            # requests would let REQUESTS_CA_BUNDLE (set on many machines) replace the engine's CA
+            client.api.trust_env = False
+            client.api._version = client.api.version(api_version=False)["ApiVersion"]
         client.ping()
     except (DockerException, OSError) as exc:
         why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
