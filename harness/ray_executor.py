@@ -4,9 +4,9 @@ A node offers sandbox slots as the custom resource ``crucible_slots`` (``ray sta
 '{"crucible_slots": 2}'``); each task takes one. The task builds this node's engine (its own
 DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), runs the cell into a scratch store and sends back
 the record and the sample's folder, which the driver writes into the run store as results arrive. A task
-lost with its worker or node (or failing on the infrastructure) is an infra failure and is submitted
-again once, so it runs elsewhere when its node is gone. Nodes need the project at the same path (or a
-Ray ``runtime_env`` that ships it)."""
+lost with its worker or node is submitted again after a pause (so it runs elsewhere once the cluster
+knows the node is gone); a sample that ends as an infra failure is run once more. Nodes need the project
+at the same path (or a Ray ``runtime_env`` that ships it)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import io
 import os
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +27,9 @@ from harness.records import RunManifest, SampleRecord, SampleStatus, utc_now
 from harness.store import RunDir, RunStore
 
 RESOURCE = "crucible_slots"
-ATTEMPTS = 2
+ATTEMPTS = 2  # a sample that ends as an infra failure is run once more
+LOST_ATTEMPTS = 5  # a task lost with its worker or node is submitted again, this many times in all
+LOST_DELAY_S = 5.0  # times the attempt: time for the cluster to notice a dead node
 
 
 def run_remote_cell(config_json: str, cell: Cell, run_id: str, provider: str) -> tuple[str, bytes]:
@@ -101,27 +104,42 @@ def run_grid_ray(
     config_json = config.model_dump_json()
     records: dict[int, SampleRecord] = {}
     pending: dict[Any, tuple[int, Cell, int]] = {}
+    later: list[tuple[float, int, Cell, int]] = []  # (when, index, cell, attempt): lost tasks to resubmit
+
+    def submit(index: int, cell: Cell, attempt: int) -> None:
+        pending[task.remote(config_json, cell, run.run_id, provider)] = (index, cell, attempt)
+
     for index, cell in enumerate(cells):
         done = finished(run, cell)
         if done is not None:
             records[index] = done
         else:
-            pending[task.remote(config_json, cell, run.run_id, provider)] = (index, cell, 1)
+            submit(index, cell, 1)
     try:
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+        while pending or later:
+            for item in [x for x in later if x[0] <= time.monotonic()]:
+                later.remove(item)
+                submit(*item[1:])
+            if not pending:
+                time.sleep(0.5)
+                continue
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            if not ready:
+                continue
             index, cell, attempt = pending.pop(ready[0])
             try:
                 record = _store(run, *ray.get(ready[0]))
             except ray.exceptions.RayError as exc:
+                # the task was lost with its worker or node: not the sample's fault; once the cluster has
+                # noticed (a few seconds), it runs elsewhere
                 why = f"infrastructure: ray: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
-                if attempt < ATTEMPTS:
-                    pending[task.remote(config_json, cell, run.run_id, provider)] = (index, cell, attempt + 1)
+                if attempt < LOST_ATTEMPTS:
+                    later.append((time.monotonic() + LOST_DELAY_S * attempt, index, cell, attempt + 1))
                     progress(f"{cell.sample_id}: {why}; submitted again")
                     continue
                 record = _lost(run, cell, why)
             if record.status is SampleStatus.INFRA_FAILURE and attempt < ATTEMPTS:
-                pending[task.remote(config_json, cell, run.run_id, provider)] = (index, cell, attempt + 1)
+                submit(index, cell, attempt + 1)
                 continue
             records[index] = record.model_copy(update={"attempts": max(record.attempts, attempt)})
             progress(f"done {len(records)}/{len(cells)} ({cell.sample_id}: {record.status.value})")

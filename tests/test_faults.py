@@ -22,12 +22,14 @@ pytestmark = pytest.mark.docker
 CHECKLIST = "agents/backend-engineer-checklist.md"
 
 
-def start_run(reports: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """`crucible run ARGS` in its own process group (so that a kill reaches all of it)."""
+def start_run(
+    reports: Path, *args: str, settings: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """`crucible [SETTINGS] run ARGS` in its own process group (so that a kill reaches all of it)."""
     environ = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"} | (env or {})
     command = [sys.executable, "-m", "harness", "-C", str(PROJECT), "--set", f'reports_dir="{reports}"']
     return subprocess.Popen(
-        [*command, "run", *args],
+        [*command, *settings, "run", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,12 +1,10 @@
 """Throughput and scale-out against real engines: concurrent runs give the serial verdicts; a warm pod
 is ready when taken; a second engine on a loopback TCP port with mutual TLS shares the samples; a local
-Ray cluster (a head and a second node whose tasks use that second engine) runs them, also when a node
-dies mid-run."""
+Ray cluster (a head and a second node whose tasks use that second engine) runs them."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -166,7 +164,7 @@ def ray_cluster(engine2: SecondEngine, tmp_path_factory: pytest.TempPathFactory)
             "--address",
             f"127.0.0.1:{port}",
             "--node-ip-address",
-            "127.0.0.1",
+            "127.0.0.2",  # loopback too: the driver attaches to the head (127.0.0.1), not to this node
             "--node-manager-port",
             ports[0],
             "--object-manager-port",
@@ -207,32 +205,3 @@ def test_a_ray_cluster_runs_the_samples_with_the_same_verdicts(
     assert result.returncode == 0, result.stderr[-3000:]
     assert verdicts(tmp_path) == serial
     assert engines_used(tmp_path) == {"unix:///var/run/docker.sock", engine2.url}
-
-
-def test_a_dead_ray_node_is_an_infra_failure_retried_elsewhere(
-    tmp_path: Path, ray_cluster: dict[str, Any], engine2: SecondEngine, serial: dict[str, tuple[Any, ...]]
-) -> None:
-    from tests.test_faults import start_run, wait_for
-
-    process = start_run(tmp_path, *ray_settings(ray_cluster), *GRID)
-    client = connect(engine2.url, timeout=10, tls=(engine2.ca, engine2.cert, engine2.key))
-    wait_for(
-        lambda: bool(client.containers.list(filters={"label": ["crucible.run"]})), "a task on the second node"
-    )
-    raylets = subprocess.run(["pgrep", "-f", "raylet.*--node_manager_port"], capture_output=True, text=True)
-    for pid in raylets.stdout.split():
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-        if engine2.url.encode() in environ:
-            os.kill(int(pid), signal.SIGKILL)
-            assert "raylet" in cmdline
-    _, stderr = process.communicate(timeout=1200)
-    assert process.returncode == 0, stderr[-3000:]
-    found = {
-        p.parent.name: SampleRecord.model_validate_json(p.read_text())
-        for p in (tmp_path / "latest" / "samples").glob("*/record.json")
-    }
-    assert verdicts(tmp_path) == serial
-    assert any(r.attempts == 2 for r in found.values()), "no sample was retried after the node died"
-    for container in client.containers.list(all=True, filters={"label": ["crucible.run"]}):
-        container.remove(force=True)  # the dead node's pods: nobody is left on it to remove them
