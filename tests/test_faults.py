@@ -82,14 +82,14 @@ def test_kill_9_then_resume_redoes_nothing_and_leaves_nothing(
     wait_for(lambda: bool(containers_of(docker_client, run.name)), "the second sample's pod")
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    kept = first.read_bytes()
-    assert len(records(run)) == 1
+    before = {p: p.read_bytes() for p in run.glob("samples/*/record.json")}
+    assert first in before and len(before) < 3, "the kill came too late to leave anything undone"
     again = run_crucible("run", "--resume", run.name, reports=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     found = records(run)
     assert sorted(found) == [f"backend-engineer-checklist.contacts-split-name.e{e}" for e in (1, 2, 3)]
     assert all(r.status is SampleStatus.OK for r in found.values()), {n: r.reason for n, r in found.items()}
-    assert first.read_bytes() == kept, "a finished sample was redone"
+    assert all(p.read_bytes() == data for p, data in before.items()), "a finished sample was redone"
     assert len(list((run / "samples").iterdir())) == 3 and not list(run.rglob("*.tmp"))
     assert RunManifest.model_validate_json((run / "run.json").read_text()).status is RunStatus.COMPLETE
     assert containers_of(docker_client, run.name) == []
@@ -192,5 +192,5 @@ def test_an_engine_restart_mid_sample_is_retried_and_the_run_completes(
     assert len(found) == 2 and all(r.status is SampleStatus.OK for r in found.values()), {
         n: r.reason for n, r in found.items()
     }
-    assert found["backend-engineer-checklist.jwt-auth.e1"].attempts == 2
+    assert any(r.attempts == 2 for r in found.values()), "no sample was retried after the restart"
     assert containers_of(docker_client, run.name) == []
