@@ -162,7 +162,16 @@ def test_an_edited_prompt_no_longer_matches_its_cassette(tmp_path: Path, images:
     edited = tmp_path / "agents" / "backend-engineer.md"
     edited.parent.mkdir()
     edited.write_text((PROJECT / "agents" / "backend-engineer.md").read_text().replace("boring", "exciting"))
-    result = crucible("run", "--variants", str(edited), "--provider", "replay", reports=tmp_path / "reports")
+    result = crucible(
+        "run",
+        "--variants",
+        str(edited),
+        "--fixtures",
+        "jwt-auth",
+        "--provider",
+        "replay",
+        reports=tmp_path / "reports",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     (record,) = records(tmp_path / "reports").values()
     assert record.status is SampleStatus.INFRA_FAILURE
@@ -183,7 +192,7 @@ def test_an_overloaded_api_ends_the_sample_as_an_infra_failure(
     variant = load_variant("agents/backend-engineer-terse.md", PROJECT)
     engine = Engine(config, docker_client, images, docker_backend)
     run = RunStore(tmp_path).create(RunManifest(run_id=run_id, kind="test", crucible_version="0"))
-    server = FakeServer([error(529, "overloaded_error")] * 3)
+    server = FakeServer([error(529, "overloaded_error")] * 6)  # two attempts, each 1 + 2 retries
     with server.running():
         record = run_cell(
             engine,
@@ -192,6 +201,6 @@ def test_an_overloaded_api_ends_the_sample_as_an_infra_failure(
             run,
         )
     assert record.status is SampleStatus.INFRA_FAILURE and "529" in record.reason
-    assert len(server.requests) == 3
+    assert len(server.requests) == 6 and record.attempts == 2
     left = docker_client.containers.list(all=True, filters={"label": [f"crucible.run={run_id}"]})
     assert left == []
