@@ -5,6 +5,7 @@ limits. A progress line counts the samples in each stage."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections import Counter
@@ -174,3 +175,6 @@ def execute(
         for engine in engines:
             if engine.pods is not None:
                 engine.pods.close()
+            # every sample is over: what is left of the run (pods of attempts the engine lost) is garbage
+            with contextlib.suppress(Exception):  # an engine that is away keeps its labels for later
+                engine.backend.cleanup(run.run_id)
