@@ -129,6 +129,7 @@ def run(
         )
         run_dir = store.create(manifest)
     else:
+        run_dir.remove_partial_writes()
         left = sum(engine.backend.cleanup(run_dir.run_id)["containers"] for engine in engines)
         if left:
             err.print(f"removed {left} containers left behind by the interrupted run")

@@ -79,6 +79,13 @@ class RunDir:
                 "re-score the sample with this version of Crucible",
             ) from exc
 
+    def remove_partial_writes(self) -> int:
+        """Delete the temporary files of writes a killed process never finished (never valid data)."""
+        partial = [p for p in self.path.rglob(".*.tmp") if p.is_file()]
+        for path in partial:
+            path.unlink(missing_ok=True)
+        return len(partial)
+
     def exists(self, relpath: str) -> bool:
         return self._resolve(relpath).exists()
 

@@ -74,7 +74,15 @@ def test_kill_9_then_resume_redoes_nothing_and_leaves_nothing(
         "--provider",
         "replay",
     )
-    process = start_run(tmp_path, *grid)
+    serial = (
+        "--set",
+        "run.generate_concurrency=1",
+        "--set",
+        "run.evaluate_concurrency=1",
+        "--set",
+        "run.warm_pods=0",
+    )
+    process = start_run(tmp_path, *grid, settings=serial)  # one sample at a time: the kill lands mid-run
     wait_for(lambda: (tmp_path / "runs").is_dir() and any((tmp_path / "runs").iterdir()), "the run to start")
     run = the_run(tmp_path)
     first = run / "samples" / "backend-engineer-checklist.contacts-split-name.e1" / "record.json"

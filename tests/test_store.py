@@ -89,3 +89,11 @@ def test_run_ids_sort_by_time() -> None:
     early = new_run_id(datetime(2026, 1, 1, tzinfo=UTC))
     late = new_run_id(datetime(2026, 1, 2, tzinfo=UTC))
     assert early < late and early.startswith("20260101-000000-")
+
+
+def test_partial_writes_of_a_killed_process_are_removed(tmp_path: Path) -> None:
+    run = RunStore(tmp_path).create(RunManifest(run_id="r-partial", kind="test", crucible_version="0"))
+    run.write_text("samples/s1/pod.json", "{}")
+    (run.path / "samples" / "s1" / ".record.json.abc123.tmp").write_text('{"half": ')
+    assert run.remove_partial_writes() == 1
+    assert not list(run.path.rglob("*.tmp")) and (run.path / "samples" / "s1" / "pod.json").is_file()
