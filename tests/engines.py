@@ -139,12 +139,16 @@ def second_engine(folder: Path) -> Iterator[SecondEngine]:
         deadline = time.monotonic() + 90
         while True:
             try:
-                connect(engine.url, timeout=10, tls=(engine.ca, engine.cert, engine.key)).close()
+                client = connect(engine.url, timeout=10, tls=(engine.ca, engine.cert, engine.key))
                 break
             except DockerUnavailable:
                 assert daemon.poll() is None, (folder / "dockerd2.log").read_text()[-2000:]
                 assert time.monotonic() < deadline, "the second dockerd did not answer within 90 s"
                 time.sleep(0.5)
+        # its data root outlives a session: start without what an earlier, interrupted one left
+        for container in client.containers.list(all=True, filters={"label": ["crucible.run"]}):
+            container.remove(force=True)
+        client.close()
         yield engine
     finally:
         daemon.terminate()

@@ -32,6 +32,7 @@ class PodPool:
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._starting = 0
+        self._threads: list[threading.Thread] = []
         for _ in range(size):
             self._refill()
 
@@ -40,17 +41,22 @@ class PodPool:
             if self._closed.is_set():
                 return
             self._starting += 1
-        threading.Thread(target=self._start_one, name="warm-pod", daemon=True).start()
+            thread = threading.Thread(target=self._start_one, name="warm-pod", daemon=True)
+            self._threads.append(thread)
+        thread.start()
+
+    def _fresh(self) -> WarmPod:
+        pod = self.backend.create_pod(self.run_id, WARM_SAMPLE)
+        try:
+            return WarmPod(pod, start_postgres(pod, self.image))
+        except BaseException:
+            with contextlib.suppress(SandboxError):
+                pod.close()
+            raise
 
     def _start_one(self) -> None:
         try:
-            pod = self.backend.create_pod(self.run_id, WARM_SAMPLE)
-            try:
-                item: WarmPod | InfraError = WarmPod(pod, start_postgres(pod, self.image))
-            except BaseException:
-                with contextlib.suppress(SandboxError):
-                    pod.close()
-                raise
+            item: WarmPod | InfraError = self._fresh()
         except InfraError as exc:
             item = exc
         with self._lock:
@@ -63,16 +69,25 @@ class PodPool:
         self._ready.put(item)
 
     def take(self) -> WarmPod:
-        """A ready pod (InfraError when starting one failed); a replacement starts meanwhile."""
+        """A ready pod; a replacement starts meanwhile. A pod that failed to start, or that something
+        outside stopped while it waited (an engine restart), is replaced by one started now, so the
+        pool never fails a sample that would have run without it."""
         item = self._ready.get()
         self._refill()
-        if isinstance(item, InfraError):
-            raise item
-        return item
+        if isinstance(item, WarmPod) and item.pod.intact():
+            return item
+        if isinstance(item, WarmPod):
+            with contextlib.suppress(SandboxError):
+                item.pod.close()
+        return self._fresh()
 
-    def close(self) -> None:
-        """Remove the pods nobody took; pods still starting remove themselves."""
+    def close(self, wait_s: float = 90.0) -> None:
+        """Remove the pods nobody took, after the ones still starting are up (or have failed)."""
         self._closed.set()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=wait_s)
         while True:
             try:
                 item = self._ready.get_nowait()
