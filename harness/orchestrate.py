@@ -22,7 +22,6 @@ from harness.store import RunDir
 
 ProviderFactory = Callable[[Variant, Fixture, int], Provider]
 GENERATION_FAILED = "generation: "
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -104,11 +103,10 @@ def run_cell(
 ) -> SampleRecord:
     gates = gates or Gates()
     sample = cell.sample_id
-    base = {"variant": cell.variant.label, "epoch": cell.epoch, "variant_digest": cell.variant.digest}
     try:
         with gates.generate:
             if why := gates.admit():
-                return _not_attempted(run, cell, why)
+                return infra_failure(run, cell, why, attempts=0)
             gates.stage(cell, "generating")
             try:
                 outcome, workspace = _generate(engine, cell, providers, run)
@@ -117,18 +115,7 @@ def run_cell(
                 raise
             gates.generated("")
     except InfraError as exc:
-        record = SampleRecord(
-            run_id=run.run_id,
-            sample_id=sample,
-            fixture_id=cell.fixture.id,
-            status=SampleStatus.INFRA_FAILURE,
-            reason=f"{GENERATION_FAILED}{exc.one_line()}",
-            attempts=INFRA_ATTEMPTS,
-            finished_at=utc_now(),
-            **base,
-        )
-        run.write_record(f"samples/{sample}/record.json", record)
-        return record
+        return infra_failure(run, cell, f"{GENERATION_FAILED}{exc.one_line()}", attempts=INFRA_ATTEMPTS)
     gates.stage(cell, "waiting")
     with gates.evaluate:
         gates.stage(cell, "evaluating")
@@ -159,7 +146,8 @@ def finished(run: RunDir, cell: Cell) -> SampleRecord | None:
     return None if record.status is SampleStatus.INFRA_FAILURE else record
 
 
-def _not_attempted(run: RunDir, cell: Cell, why: str) -> SampleRecord:
+def infra_failure(run: RunDir, cell: Cell, why: str, attempts: int) -> SampleRecord:
+    """Store and return the record of a cell that ended on the infrastructure before evaluation."""
     record = SampleRecord(
         run_id=run.run_id,
         sample_id=cell.sample_id,
@@ -169,7 +157,7 @@ def _not_attempted(run: RunDir, cell: Cell, why: str) -> SampleRecord:
         variant_digest=cell.variant.digest,
         status=SampleStatus.INFRA_FAILURE,
         reason=why,
-        attempts=0,
+        attempts=attempts,
         finished_at=utc_now(),
     )
     run.write_record(f"samples/{cell.sample_id}/record.json", record)

@@ -22,8 +22,8 @@ from typing import Any
 
 from harness import __version__
 from harness.config import CrucibleConfig
-from harness.orchestrate import Cell, finished, replay_factory, run_cell
-from harness.records import RunManifest, SampleRecord, SampleStatus, utc_now
+from harness.orchestrate import Cell, finished, infra_failure, replay_factory, run_cell
+from harness.records import RunManifest, SampleRecord, SampleStatus
 from harness.store import RunDir, RunStore
 
 RESOURCE = "crucible_slots"
@@ -67,23 +67,6 @@ def _store(run: RunDir, record_json: str, archive: bytes) -> SampleRecord:
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
         tar.extractall(run.path / "samples", filter="data")
     run.write_record(f"samples/{record.sample_id}/record.json", record)
-    return record
-
-
-def _lost(run: RunDir, cell: Cell, why: str) -> SampleRecord:
-    record = SampleRecord(
-        run_id=run.run_id,
-        sample_id=cell.sample_id,
-        fixture_id=cell.fixture.id,
-        variant=cell.variant.label,
-        epoch=cell.epoch,
-        variant_digest=cell.variant.digest,
-        status=SampleStatus.INFRA_FAILURE,
-        reason=why,
-        attempts=ATTEMPTS,
-        finished_at=utc_now(),
-    )
-    run.write_record(f"samples/{cell.sample_id}/record.json", record)
     return record
 
 
@@ -137,7 +120,7 @@ def run_grid_ray(
                     later.append((time.monotonic() + LOST_DELAY_S * attempt, index, cell, attempt + 1))
                     progress(f"{cell.sample_id}: {why}; submitted again")
                     continue
-                record = _lost(run, cell, why)
+                record = infra_failure(run, cell, why, attempts=ATTEMPTS)
             if record.status is SampleStatus.INFRA_FAILURE and attempt < ATTEMPTS:
                 submit(index, cell, attempt + 1)
                 continue

@@ -27,11 +27,10 @@ class PodPool:
     next when none is ready) and starts a replacement in the background."""
 
     def __init__(self, backend: SandboxBackend, postgres_image: str, run_id: str, size: int) -> None:
-        self.backend, self.image, self.run_id, self.size = backend, postgres_image, run_id, size
+        self.backend, self.image, self.run_id = backend, postgres_image, run_id
         self._ready: queue.Queue[WarmPod | InfraError] = queue.Queue()
         self._closed = threading.Event()
         self._lock = threading.Lock()
-        self._starting = 0
         self._threads: list[threading.Thread] = []
         for _ in range(size):
             self._refill()
@@ -40,7 +39,6 @@ class PodPool:
         with self._lock:
             if self._closed.is_set():
                 return
-            self._starting += 1
             thread = threading.Thread(target=self._start_one, name="warm-pod", daemon=True)
             self._threads.append(thread)
         thread.start()
@@ -59,10 +57,7 @@ class PodPool:
             item: WarmPod | InfraError = self._fresh()
         except InfraError as exc:
             item = exc
-        with self._lock:
-            self._starting -= 1
-            closed = self._closed.is_set()
-        if closed and isinstance(item, WarmPod):
+        if self._closed.is_set() and isinstance(item, WarmPod):
             with contextlib.suppress(SandboxError):
                 item.pod.close()
             return
