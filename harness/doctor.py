@@ -14,6 +14,7 @@ from harness.images.apt import host_mirror
 from harness.images.base import local_base_tag
 from harness.images.layers import find_image
 from harness.sandbox.base import LABEL_RUN
+from harness.sandbox.docker_backend import labelled_containers
 from harness.sandbox.engine import connect, engine_url
 
 Level = Literal["ok", "warn", "fail"]
@@ -106,7 +107,7 @@ def _images(client: Any, config: CrucibleConfig) -> list[Check]:
 
 
 def _leftovers(client: Any) -> Check:
-    found = client.containers.list(all=True, filters={"label": [LABEL_RUN]})
+    found = labelled_containers(client, {LABEL_RUN: None})
     if found:
         return Check(
             "leftovers",

@@ -12,6 +12,7 @@ import pytest
 
 from harness.config import CrucibleConfig, load_config
 from harness.errors import DockerUnavailable
+from harness.sandbox.docker_backend import labelled_containers
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SESSION = uuid.uuid4().hex[:6]  # run ids of this session start with test-<SESSION>-
@@ -98,13 +99,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     leftovers = [
         c
-        for c in client.containers.list(all=True, filters={"label": ["crucible.run"]})
-        if IN_CI or str(c.labels.get("crucible.run", "")).startswith(f"test-{SESSION}-")
+        for c in labelled_containers(client, {"crucible.run": None})
+        if IN_CI or str(c["Labels"].get("crucible.run", "")).startswith(f"test-{SESSION}-")
     ]
     for container in leftovers:
         with contextlib.suppress(Exception):  # removed meanwhile
-            container.remove(force=True)
+            client.api.remove_container(container["Id"], force=True)
     if leftovers and IN_CI:
-        names = ", ".join(sorted(c.name for c in leftovers))
+        names = ", ".join(sorted(c["Names"][0].lstrip("/") for c in leftovers))
         print(f"\nFAILED: {len(leftovers)} containers outlived the test suite: {names}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

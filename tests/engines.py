@@ -100,6 +100,7 @@ def free_port() -> int:
 @contextmanager
 def second_engine(folder: Path) -> Iterator[SecondEngine]:
     from harness.errors import DockerUnavailable
+    from harness.sandbox.docker_backend import remove_labelled
     from harness.sandbox.engine import connect
 
     certs = folder / "certs"
@@ -146,8 +147,7 @@ def second_engine(folder: Path) -> Iterator[SecondEngine]:
                 assert time.monotonic() < deadline, "the second dockerd did not answer within 90 s"
                 time.sleep(0.5)
         # its data root outlives a session: start without what an earlier, interrupted one left
-        for container in client.containers.list(all=True, filters={"label": ["crucible.run"]}):
-            container.remove(force=True)
+        remove_labelled(client, {"crucible.run": None})
         client.close()
         yield engine
     finally:

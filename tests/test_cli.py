@@ -52,12 +52,28 @@ def test_doctor_without_an_engine_says_how_to_start_one(tmp_path: Path) -> None:
     assert "Docker engine not reachable" in lines[0] and "start it with" in lines[0]
 
 
+def remove_crucible_images(client: Any) -> None:
+    """Remove every crucible-* image and everything built on top of one (app images, the classic
+    builder's intermediate images), children before parents: the engine refuses to remove a parent."""
+    while True:
+        images = {i["Id"]: i for i in client.api.images(all=True)}
+        doomed = {i for i, v in images.items() if any(t.startswith("crucible-") for t in v["RepoTags"] or [])}
+        grew = True
+        while grew:
+            children = {i for i, v in images.items() if v.get("ParentId") in doomed} - doomed
+            grew = bool(children)
+            doomed |= children
+        if not doomed:
+            return
+        parents = {v.get("ParentId") for i, v in images.items() if i in doomed}
+        for image_id in doomed - parents:
+            client.api.remove_image(image_id, force=True)
+
+
 @pytest.mark.docker
 @pytest.mark.cold_images
 def test_images_build_from_nothing_then_reuse(docker_client: Any, tmp_path: Path) -> None:
-    for image in docker_client.images.list():
-        if any(tag.startswith("crucible-") for tag in image.tags):
-            docker_client.images.remove(image.id, force=True)
+    remove_crucible_images(docker_client)
     assert not [i for i in docker_client.images.list() if any(t.startswith("crucible-") for t in i.tags)]
     started = time.monotonic()
     cold = crucible("-C", str(tmp_path), "images", "build", "--json")
@@ -67,11 +83,12 @@ def test_images_build_from_nothing_then_reuse(docker_client: Any, tmp_path: Path
     assert [r["role"] for r in built] == ["base", "runtime", "postgres", "workspace"]
     assert not any(r["reused"] for r in built)
     started = time.monotonic()
-    warm = crucible("-C", str(tmp_path), "images", "build")
+    warm = crucible("-C", str(tmp_path), "images", "build", "--json")
     warm_s = time.monotonic() - started
-    assert warm.returncode == 0 and "all images reused" in warm.stdout
-    assert warm_s < cold_s / 10, (cold_s, warm_s)
-    print(f"images build: cold {cold_s:.1f} s, warm {warm_s:.2f} s, ratio {cold_s / warm_s:.0f}x")
+    assert warm.returncode == 0, warm.stderr[-2000:]
+    again = json.loads(warm.stdout)
+    assert all(r["reused"] for r in again) and [r["tag"] for r in again] == [r["tag"] for r in built]
+    print(f"images build: cold {cold_s:.1f} s, warm {warm_s:.2f} s")
 
 
 @pytest.mark.docker

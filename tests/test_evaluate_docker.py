@@ -16,6 +16,7 @@ from harness.errors import SandboxError
 from harness.evaluate import Engine, evaluate_workspace
 from harness.fixtures import Fixture, Timeouts, find_fixture, list_fixtures
 from harness.records import RunManifest, SampleStatus
+from harness.sandbox.docker_backend import labelled_containers
 from harness.store import RunStore
 from tests.helpers import run_crucible
 
@@ -177,7 +178,7 @@ def test_infra_failure_is_retried_once(engine: Engine, fixture: Fixture, run: An
 
 def test_pods_leave_nothing_behind(engine: Engine, fixture: Fixture, run: Any, docker_client: Any) -> None:
     evaluate_workspace(engine, fixture, REFERENCE, run, "tidy")
-    left = docker_client.containers.list(all=True, filters={"label": [f"crucible.run={run.run_id}"]})
+    left = labelled_containers(docker_client, {"crucible.run": run.run_id})
     assert left == []
 
 

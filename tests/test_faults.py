@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from harness.records import RunManifest, RunStatus, SampleRecord, SampleStatus
+from harness.sandbox.docker_backend import labelled_containers
 from tests.agents.fake_anthropic import FakeServer
 from tests.helpers import PROJECT, run_crucible
 
@@ -57,8 +58,8 @@ def records(run: Path) -> dict[str, SampleRecord]:
     }
 
 
-def containers_of(docker_client: Any, run_id: str) -> list[Any]:
-    return list(docker_client.containers.list(all=True, filters={"label": [f"crucible.run={run_id}"]}))
+def containers_of(docker_client: Any, run_id: str) -> list[dict[str, Any]]:
+    return labelled_containers(docker_client, {"crucible.run": run_id})
 
 
 def test_kill_9_then_resume_redoes_nothing_and_leaves_nothing(
@@ -190,7 +191,7 @@ def test_an_engine_restart_mid_sample_is_retried_and_the_run_completes(
 
     def evaluating() -> bool:
         pods = containers_of(docker_client, run.name)
-        return any(c.labels.get("crucible.role") == "tester" for c in pods)
+        return any(c["Labels"].get("crucible.role") == "tester" for c in pods)
 
     wait_for(evaluating, "the first sample's eval pod")
     restart_engine()

@@ -16,6 +16,7 @@ import pytest
 
 from harness.errors import DockerUnavailable
 from harness.records import SampleRecord, SampleStatus
+from harness.sandbox.docker_backend import labelled_containers
 from harness.sandbox.engine import connect
 from tests.engines import SecondEngine, free_port, second_engine
 from tests.helpers import run_crucible
@@ -94,7 +95,7 @@ def test_a_warm_pod_is_ready_when_taken_and_serves_once(
             warm.pod.close()
     finally:
         pool.close()
-    left = docker_client.containers.list(all=True, filters={"label": [f"crucible.run={run_id}"]})
+    left = labelled_containers(docker_client, {"crucible.run": run_id})
     # the two replacements started by take() remove themselves once the pool is closed
     for container in left:
         with contextlib.suppress(Exception):  # the pool may be removing it right now
@@ -124,7 +125,7 @@ def test_two_engines_share_the_samples_with_the_same_verdicts(
     assert engines_used(tmp_path) == {"unix:///var/run/docker.sock", engine2.url}
     client = connect(engine2.url, timeout=10, tls=(engine2.ca, engine2.cert, engine2.key))
     run_id = (tmp_path / "latest").resolve().name
-    assert client.containers.list(all=True, filters={"label": [f"crucible.run={run_id}"]}) == []
+    assert labelled_containers(client, {"crucible.run": run_id}) == []
 
 
 @pytest.fixture(scope="module")

@@ -334,13 +334,22 @@ class DockerPod:
         self.close()
 
 
+def labelled_containers(client: Any, labels: Mapping[str, str | None]) -> list[dict[str, Any]]:
+    """Summaries (``Id``, ``Names``, ``Labels``, ``State``) of the containers carrying ``labels``.
+
+    One list call: the SDK's ``containers.list`` inspects each container afterwards and fails when
+    another thread removes one in between, which concurrent samples do all the time."""
+    filters = {"label": [key if value is None else f"{key}={value}" for key, value in labels.items()]}
+    return list(client.api.containers(all=True, filters=filters))
+
+
 def remove_labelled(client: Any, labels: Mapping[str, str | None]) -> dict[str, int]:
     """Force-remove every container, network and volume carrying ``labels`` (None: any value)."""
     filters = {"label": [key if value is None else f"{key}={value}" for key, value in labels.items()]}
     counts = {"containers": 0, "networks": 0, "volumes": 0}
-    for container in client.containers.list(all=True, filters=filters):
+    for container in labelled_containers(client, labels):
         try:
-            container.remove(force=True, v=True)
+            client.api.remove_container(container["Id"], force=True, v=True)
             counts["containers"] += 1
         except Exception:  # noqa: S112 - removed concurrently by someone else
             continue

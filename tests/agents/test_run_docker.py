@@ -16,6 +16,7 @@ from harness.evaluate import Engine
 from harness.fixtures import find_fixture
 from harness.orchestrate import Cell, run_cell
 from harness.records import RunManifest, SampleRecord, SampleStatus
+from harness.sandbox.docker_backend import labelled_containers
 from harness.store import RunStore
 from tests.agents.fake_anthropic import FakeServer, message
 from tests.helpers import run_crucible
@@ -202,5 +203,5 @@ def test_an_overloaded_api_ends_the_sample_as_an_infra_failure(
         )
     assert record.status is SampleStatus.INFRA_FAILURE and "529" in record.reason
     assert len(server.requests) == 6 and record.attempts == 2
-    left = docker_client.containers.list(all=True, filters={"label": [f"crucible.run={run_id}"]})
+    left = labelled_containers(docker_client, {"crucible.run": run_id})
     assert left == []

@@ -15,6 +15,7 @@ import pytest
 from harness.evaluate import Engine, evaluate_workspace
 from harness.fixtures import load_fixture
 from harness.records import RunManifest, SampleRecord, SampleStatus
+from harness.sandbox.docker_backend import labelled_containers
 from harness.store import RunDir, RunStore
 
 pytestmark = pytest.mark.docker
@@ -53,7 +54,7 @@ def score(
     engine: Engine, run: RunDir, path: Path, name: str, checks: frozenset[str] = TESTS_ONLY
 ) -> SampleRecord:
     record = evaluate_workspace(engine, ECHO, path, run, name, checks=checks)
-    left = engine.client.containers.list(all=True, filters={"label": [f"crucible.run={run.run_id}"]})
+    left = labelled_containers(engine.client, {"crucible.run": run.run_id})
     assert not left, f"containers left behind: {[c.name for c in left]}"
     assert engine.client.ping()
     return record
