@@ -99,7 +99,7 @@ def test_a_warm_pod_is_ready_when_taken_and_serves_once(
     # the two replacements started by take() remove themselves once the pool is closed
     for container in left:
         with contextlib.suppress(Exception):  # the pool may be removing it right now
-            container.remove(force=True)
+            docker_client.api.remove_container(container["Id"], force=True)
 
 
 @pytest.fixture(scope="module")
