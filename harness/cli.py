@@ -106,6 +106,28 @@ def images_build(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--js
     out.print(f"{'all images reused' if reused else 'images ready'} in {total:.2f} s")
 
 
+@images_app.command("prune")
+def images_prune(
+    ctx: typer.Context,
+    everything: Annotated[
+        bool, typer.Option("--all", help="also the base, runtime, PostgreSQL and workspace images")
+    ] = False,
+) -> None:
+    """Remove app images (one per requirements set; they pile up) that no container uses.
+
+    Run it between runs: a running sample may be about to use an app image it just built."""
+    from harness.images.prune import prune_images
+    from harness.sandbox.engine import connect
+
+    pruned = prune_images(connect(_config(ctx).sandbox.docker_host), everything)
+    out.print(f"removed {len(pruned.removed)} image(s)" + "".join(f"\n  {tag}" for tag in pruned.removed))
+    if pruned.in_use:
+        out.print(
+            f"kept {len(pruned.in_use)} in use by containers (`crucible sandbox cleanup` removes "
+            "Crucible's): " + ", ".join(pruned.in_use)
+        )
+
+
 @sandbox_app.command("cleanup")
 def sandbox_cleanup(
     ctx: typer.Context,

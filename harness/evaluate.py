@@ -207,6 +207,7 @@ def evaluate_workspace(
         checks=sorted(checks),
     )
     record = base
+    retries: list[str] = []
     for attempt in range(1, INFRA_ATTEMPTS + 1):
         try:
             record = _attempt(
@@ -218,7 +219,9 @@ def evaluate_workspace(
                 update={"attempts": attempt, "reason": f"infrastructure: {exc.one_line()}"}
             )
             if attempt < INFRA_ATTEMPTS:
+                retries.append(f"attempt {attempt}: {exc.one_line()}")
                 recover(engine, run.run_id, sample_id)
+    record = record.model_copy(update={"retries": retries})
     seconds = {**record.seconds, "total": round(time.monotonic() - started, 3)}
     record = record.model_copy(update={"seconds": seconds, "finished_at": utc_now()})
     run.write_record(f"samples/{sample_id}/record.json", record)

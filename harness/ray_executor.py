@@ -62,11 +62,11 @@ def run_remote_cell(config_json: str, cell: Cell, run_id: str, provider: str) ->
     return record.model_dump_json(), buffer.getvalue()
 
 
-def _store(run: RunDir, record_json: str, archive: bytes) -> SampleRecord:
+def _unpack(run: RunDir, record_json: str, archive: bytes) -> SampleRecord:
+    """The task's record, with its sample folder unpacked into the run (the record is written later)."""
     record = SampleRecord.model_validate_json(record_json)
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
         tar.extractall(run.path / "samples", filter="data")
-    run.write_record(f"samples/{record.sample_id}/record.json", record)
     return record
 
 
@@ -88,6 +88,7 @@ def run_grid_ray(
     records: dict[int, SampleRecord] = {}
     pending: dict[Any, tuple[int, Cell, int]] = {}
     later: list[tuple[float, int, Cell, int]] = []  # (when, index, cell, attempt): lost tasks to resubmit
+    lost: dict[int, list[str]] = {}  # index -> why its earlier attempts were abandoned
 
     def submit(index: int, cell: Cell, attempt: int) -> None:
         pending[task.remote(config_json, cell, run.run_id, provider)] = (index, cell, attempt)
@@ -111,20 +112,25 @@ def run_grid_ray(
                 continue
             index, cell, attempt = pending.pop(ready[0])
             try:
-                record = _store(run, *ray.get(ready[0]))
+                record = _unpack(run, *ray.get(ready[0]))
             except ray.exceptions.RayError as exc:
                 # the task was lost with its worker or node: not the sample's fault; once the cluster has
                 # noticed (a few seconds), it runs elsewhere
                 why = f"infrastructure: ray: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
                 if attempt < LOST_ATTEMPTS:
+                    lost.setdefault(index, []).append(f"attempt {attempt}: {why}")
                     later.append((time.monotonic() + LOST_DELAY_S * attempt, index, cell, attempt + 1))
                     progress(f"{cell.sample_id}: {why}; submitted again")
                     continue
                 record = infra_failure(run, cell, why, attempts=ATTEMPTS)
             if record.status is SampleStatus.INFRA_FAILURE and attempt < ATTEMPTS:
+                lost.setdefault(index, []).append(f"attempt {attempt}: {record.reason}")
                 submit(index, cell, attempt + 1)
                 continue
-            records[index] = record.model_copy(update={"attempts": max(record.attempts, attempt)})
+            retries = lost.get(index, []) + record.retries
+            record = record.model_copy(update={"attempts": max(record.attempts, attempt), "retries": retries})
+            run.write_record(f"samples/{cell.sample_id}/record.json", record)
+            records[index] = record
             progress(f"done {len(records)}/{len(cells)} ({cell.sample_id}: {record.status.value})")
     except BaseException:
         for ref in pending:

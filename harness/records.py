@@ -100,6 +100,9 @@ class SampleRecord(Record):
     status: SampleStatus
     reason: str = ""
     attempts: int = 1
+    retries: list[str] = Field(
+        default_factory=list, description="why earlier attempts were abandoned (infrastructure), oldest first"
+    )
     app_image: str = ""
     engine: str = Field(default="", description="URL of the engine that ran the sample, when several")
     tests: SuiteScore | None = None

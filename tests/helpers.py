@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT = Path(__file__).parent.parent
@@ -28,3 +31,30 @@ def run_crucible(
         stdin=subprocess.DEVNULL,
         env=env,
     )
+
+
+def start_run(
+    reports: Path, *args: str, settings: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """`crucible [SETTINGS] run ARGS` in its own process group (so that a kill reaches all of it).
+
+    SIGINT is reset to its default in the child: a suite started in the background by a
+    non-interactive shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    environ = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"} | (env or {})
+    command = [sys.executable, "-m", "harness", "-C", str(PROJECT), "--set", f'reports_dir="{reports}"']
+    return subprocess.Popen(
+        [*command, *settings, "run", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=environ,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)

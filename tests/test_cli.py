@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -52,28 +53,11 @@ def test_doctor_without_an_engine_says_how_to_start_one(tmp_path: Path) -> None:
     assert "Docker engine not reachable" in lines[0] and "start it with" in lines[0]
 
 
-def remove_crucible_images(client: Any) -> None:
-    """Remove every crucible-* image and everything built on top of one (app images, the classic
-    builder's intermediate images), children before parents: the engine refuses to remove a parent."""
-    while True:
-        images = {i["Id"]: i for i in client.api.images(all=True)}
-        doomed = {i for i, v in images.items() if any(t.startswith("crucible-") for t in v["RepoTags"] or [])}
-        grew = True
-        while grew:
-            children = {i for i, v in images.items() if v.get("ParentId") in doomed} - doomed
-            grew = bool(children)
-            doomed |= children
-        if not doomed:
-            return
-        parents = {v.get("ParentId") for i, v in images.items() if i in doomed}
-        for image_id in doomed - parents:
-            client.api.remove_image(image_id, force=True)
-
-
 @pytest.mark.docker
 @pytest.mark.cold_images
 def test_images_build_from_nothing_then_reuse(docker_client: Any, tmp_path: Path) -> None:
-    remove_crucible_images(docker_client)
+    pruned = crucible("-C", str(tmp_path), "images", "prune", "--all")
+    assert pruned.returncode == 0, pruned.stderr[-2000:]
     assert not [i for i in docker_client.images.list() if any(t.startswith("crucible-") for t in i.tags)]
     started = time.monotonic()
     cold = crucible("-C", str(tmp_path), "images", "build", "--json")
@@ -89,6 +73,33 @@ def test_images_build_from_nothing_then_reuse(docker_client: Any, tmp_path: Path
     again = json.loads(warm.stdout)
     assert all(r["reused"] for r in again) and [r["tag"] for r in again] == [r["tag"] for r in built]
     print(f"images build: cold {cold_s:.1f} s, warm {warm_s:.2f} s")
+
+
+@pytest.mark.docker
+@pytest.mark.cold_images
+def test_images_prune_removes_app_images_no_container_uses(
+    images: Any, docker_client: Any, tmp_path: Path
+) -> None:
+    repository = images.runtime.tag.split(":")[0].replace("crucible-runtime-", "crucible-app-")
+    tags = [f"{repository}:test-prune-{n}-{os.getpid()}" for n in ("free", "used")]
+    for tag in tags:  # two distinct images (an equal Dockerfile would give one image with two tags)
+        dockerfile = f"FROM {images.runtime.image_id}\nLABEL crucible.test={tag.split(':')[1]}\n"
+        docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
+    holder = docker_client.containers.create(
+        tags[1], ["true"], labels={"crucible.run": f"test-prune-{os.getpid()}"}
+    )
+    try:
+        first = crucible("-C", str(tmp_path), "images", "prune")
+        assert first.returncode == 0, first.stderr[-2000:]
+        assert tags[0] in first.stdout and "kept 1 in use by containers" in first.stdout
+        present = {t for i in docker_client.images.list() for t in i.tags}
+        assert tags[0] not in present and tags[1] in present
+        assert {r.tag for r in images.records()} <= present, "a pod image went with the app images"
+    finally:
+        holder.remove(force=True)
+    second = crucible("-C", str(tmp_path), "images", "prune")
+    assert second.returncode == 0 and tags[1] in second.stdout
+    assert tags[1] not in {t for i in docker_client.images.list() for t in i.tags}
 
 
 @pytest.mark.docker

@@ -6,9 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,33 +14,10 @@ import pytest
 from harness.records import RunManifest, RunStatus, SampleRecord, SampleStatus
 from harness.sandbox.docker_backend import labelled_containers
 from tests.agents.fake_anthropic import FakeServer
-from tests.helpers import PROJECT, run_crucible
+from tests.helpers import PROJECT, run_crucible, start_run, wait_for
 
 pytestmark = pytest.mark.docker
 CHECKLIST = "agents/backend-engineer-checklist.md"
-
-
-def start_run(
-    reports: Path, *args: str, settings: tuple[str, ...] = (), env: dict[str, str] | None = None
-) -> subprocess.Popen[str]:
-    """`crucible [SETTINGS] run ARGS` in its own process group (so that a kill reaches all of it)."""
-    environ = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"} | (env or {})
-    command = [sys.executable, "-m", "harness", "-C", str(PROJECT), "--set", f'reports_dir="{reports}"']
-    return subprocess.Popen(
-        [*command, *settings, "run", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env=environ,
-    )
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def the_run(reports: Path) -> Path:
@@ -201,5 +175,7 @@ def test_an_engine_restart_mid_sample_is_retried_and_the_run_completes(
     assert len(found) == 2 and all(r.status is SampleStatus.OK for r in found.values()), {
         n: r.reason for n, r in found.items()
     }
-    assert any(r.attempts == 2 for r in found.values()), "no sample was retried after the restart"
+    retried = [r for r in found.values() if r.attempts == 2]
+    assert retried, "no sample was retried after the restart"
+    assert all(len(r.retries) == 1 and "attempt 1: " in r.retries[0] for r in retried), retried
     assert containers_of(docker_client, run.name) == []

@@ -5,7 +5,9 @@ Ray cluster (a head and a second node whose tasks use that second engine) runs t
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,14 +18,15 @@ import pytest
 
 from harness.errors import DockerUnavailable
 from harness.records import SampleRecord, SampleStatus
-from harness.sandbox.docker_backend import labelled_containers
+from harness.sandbox.docker_backend import labelled_containers, remove_labelled
 from harness.sandbox.engine import connect
 from tests.engines import SecondEngine, free_port, second_engine
-from tests.helpers import run_crucible
+from tests.helpers import run_crucible, start_run, wait_for
 
 pytestmark = pytest.mark.docker
-GRID = ("--fixtures", "jwt-auth", "--epochs", "2", "--provider", "replay")
+GRID = ("--fixtures", "jwt-auth", "--epochs", "4", "--provider", "replay")  # 12 samples
 RAY = Path(sys.executable).parent / "ray"
+HEAD_IP, NODE_IP = "127.0.0.3", "127.0.0.2"
 
 
 def concurrency(level: int, warm: int) -> list[str]:
@@ -62,7 +65,10 @@ def serial(tmp_path_factory: pytest.TempPathFactory, images: Any) -> dict[str, t
     result = run_crucible(*concurrency(1, 0), "run", *GRID, reports=reports)
     assert result.returncode == 0, result.stderr[-2000:]
     found = verdicts(reports)
-    assert len(found) == 6 and {v[0] for v in found.values()} == {SampleStatus.OK, SampleStatus.MODEL_FAILURE}
+    assert len(found) == 12 and {v[0] for v in found.values()} == {
+        SampleStatus.OK,
+        SampleStatus.MODEL_FAILURE,
+    }
     return found
 
 
@@ -130,7 +136,10 @@ def test_two_engines_share_the_samples_with_the_same_verdicts(
 
 @pytest.fixture(scope="module")
 def ray_cluster(engine2: SecondEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A head (tasks use this machine's engine) and a second node whose tasks use the second engine."""
+    """A head (tasks use this machine's engine) and a second node whose tasks use the second engine.
+
+    Both on loopback: the head on 127.0.0.3, because Ray replaces 127.0.0.1 by the host's outward
+    address, and the second node on 127.0.0.2."""
     port = free_port()
     temp = tmp_path_factory.mktemp("ray")
     common = ["--num-cpus", "1", "--resources", '{"crucible_slots": 1}', "--disable-usage-stats"]
@@ -141,7 +150,7 @@ def ray_cluster(engine2: SecondEngine, tmp_path_factory: pytest.TempPathFactory)
             "start",
             "--head",
             "--node-ip-address",
-            "127.0.0.1",
+            HEAD_IP,
             "--port",
             str(port),
             "--include-dashboard",
@@ -166,9 +175,9 @@ def ray_cluster(engine2: SecondEngine, tmp_path_factory: pytest.TempPathFactory)
             str(RAY),
             "start",
             "--address",
-            f"127.0.0.1:{port}",
+            f"{HEAD_IP}:{port}",
             "--node-ip-address",
-            "127.0.0.2",  # loopback too: the driver attaches to the head (127.0.0.1), not to this node
+            NODE_IP,
             "--node-manager-port",
             ports[0],
             "--object-manager-port",
@@ -192,8 +201,11 @@ def ray_cluster(engine2: SecondEngine, tmp_path_factory: pytest.TempPathFactory)
         env=worker_env,
         timeout=180,
     )
+    # A second `ray start` on one host overwrites the session's cached node address, and a driver attaches
+    # to the node named there: it must be the head, or losing the second node takes the driver with it.
+    (temp / "session_latest" / "node_ip_address.json").write_text(json.dumps({"node_ip_address": HEAD_IP}))
     try:
-        yield {"address": f"127.0.0.1:{port}", "env": worker_env}
+        yield {"address": f"{HEAD_IP}:{port}", "env": worker_env}
     finally:
         subprocess.run([str(RAY), "stop", "--force"], capture_output=True, timeout=120, check=False)
 
@@ -209,3 +221,61 @@ def test_a_ray_cluster_runs_the_samples_with_the_same_verdicts(
     assert result.returncode == 0, result.stderr[-3000:]
     assert verdicts(tmp_path) == serial
     assert engines_used(tmp_path) == {"unix:///var/run/docker.sock", engine2.url}
+
+
+def kill_ray_node(ip: str) -> int:
+    """SIGKILL every process of the Ray node at ``ip`` (raylet, agents and the workers it started), as if
+    its machine had gone; the node's Docker engine stays up. The number of processes killed."""
+    processes = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (proc / "stat").read_text()
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                processes[int(proc.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), command)
+    node = {pid for pid, (_, command) in processes.items() if ip in command and "ray" in command}
+    node |= {pid for pid, (parent, _) in processes.items() if parent in node}
+    for pid in node:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return len(node)
+
+
+def test_a_lost_ray_node_costs_its_sample_one_more_attempt_on_another_node(
+    tmp_path: Path,
+    ray_cluster: dict[str, Any],
+    engine2: SecondEngine,
+    serial: dict[str, tuple[Any, ...]],
+    docker_client: Any,
+) -> None:
+    """Kills the second node: it runs after the other tests that use the cluster."""
+    client2 = connect(engine2.url, timeout=10, tls=(engine2.ca, engine2.cert, engine2.key))
+    grid = ("--fixtures", "jwt-auth", "--epochs", "1", "--provider", "replay")
+    process = start_run(tmp_path, *grid, settings=tuple(ray_settings(ray_cluster)))
+    lost: list[str] = []
+
+    def evaluating_on_the_second_engine() -> bool:
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        runs = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").is_dir() else []
+        for run in runs:
+            pods = labelled_containers(client2, {"crucible.run": run.name, "crucible.role": "tester"})
+            lost.extend(c["Labels"]["crucible.sample"] for c in pods)
+        return bool(lost)
+
+    wait_for(evaluating_on_the_second_engine, "a sample under test on the second node", timeout=600)
+    assert kill_ray_node(NODE_IP) > 0
+    _, stderr = process.communicate(timeout=1200)
+    assert process.returncode == 0, stderr[-3000:]
+    assert verdicts(tmp_path) == {k: v for k, v in serial.items() if k.endswith(".e1")}
+    run_id = (tmp_path / "latest").resolve().name
+    found = {
+        p.parent.name: SampleRecord.model_validate_json(p.read_text())
+        for p in (tmp_path / "latest" / "samples").glob("*/record.json")
+    }
+    victim = found[lost[0]]
+    assert victim.attempts >= 2 and victim.engine == "unix:///var/run/docker.sock", victim
+    assert victim.retries and "ray" in victim.retries[0], victim.retries
+    # the lost node's pods outlive it on its engine (until their holder's time limit); the other
+    # engine has nothing left of the run
+    assert labelled_containers(docker_client, {"crucible.run": run_id}) == []
+    remove_labelled(client2, {"crucible.run": run_id})
