@@ -24,7 +24,7 @@ from pathlib import Path
 from harness.config import load_config
 
 PROJECT = Path(__file__).parent.parent
-VARIANT = "backend-engineer-checklist"
+VARIANT = "agents/backend-engineer-checklist.md"
 
 
 def crucible(*args: str) -> subprocess.CompletedProcess[str]:
@@ -48,7 +48,7 @@ def one_start(reports: Path, cold_cache: bool) -> dict[str, float]:
              "--epochs", "1", "--provider", "replay")  # fmt: skip
     total = time.monotonic() - started
     run = (reports / "latest").resolve()
-    assert (run / "report.html").is_file(), f"no report in {run}"
+    assert (run / "index.html").is_file(), f"no report in {run}"
     record = json.loads(next((run / "samples").glob("*/record.json")).read_text())
     sample = float(sum(record.get("seconds", {}).values()))
     return {"total": total, "sample": sample, "setup": total - sample}
