@@ -78,6 +78,8 @@ def stored_run(tmp_path: Path) -> RunDir:
                 record("base", fixture, epoch, []),
                 record("cand", fixture, epoch, ["test_admin.py::test_x"]),
             ):
+                if rec.sample_id == "base.f1.e2":  # its first attempt was lost with the engine
+                    rec = rec.model_copy(update={"attempts": 2, "retries": ["attempt 1: engine went away"]})
                 run.write_record(f"samples/{rec.sample_id}/record.json", rec)
     return run
 
@@ -89,6 +91,7 @@ def test_report_files(tmp_path: Path) -> None:
     assert html.count("<svg") == 4
     assert not any(ref in html for ref in ('src="http', 'href="http', "<link", "<script src", "@import"))
     assert "candidate worse" in html and "CWE-89" in html and "expected 403, got 200" in html
+    assert html.count("earlier ones abandoned") == 1 and "attempt 1: engine went away" in html
     summary = files.summary.read_text()
     assert "| base | 6 |" in summary and "## cand vs base: FAIL" in summary
     assert "tests: FAILS" in summary
