@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything Crucible needs on a fresh Debian machine: system packages (as root: debootstrap,
-# chromium and chromium-driver, docker.io when no engine answers), a running Docker engine, and the
-# Python environment in .venv with Crucible installed in it.
+# chromium and chromium-driver, openssh-server, docker.io when no engine answers), a running Docker
+# engine, and the Python environment in .venv with Crucible installed in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,8 @@ command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 # Debian's Chromium and its driver, for the tests that open the HTML report in a real browser.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# sshd, for the test of ssh:// engines (a server on a loopback port, started by the test itself)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' and try again" >&2

@@ -53,6 +53,19 @@ def test_doctor_without_an_engine_says_how_to_start_one(tmp_path: Path) -> None:
     assert "Docker engine not reachable" in lines[0] and "start it with" in lines[0]
 
 
+def test_an_unreachable_remote_engine_says_what_to_check(tmp_path: Path) -> None:
+    for url, check in (
+        ("ssh://nobody@127.0.0.1:1", "`ssh -p 1 nobody@127.0.0.1 docker version` works without a prompt"),
+        ("tcp://127.0.0.1:1", "the TLS files (tls_ca, tls_cert, tls_key)"),
+    ):
+        result = crucible("-C", str(tmp_path), "--set", f'sandbox.docker_host="{url}"', "doctor")
+        assert result.returncode == 2, result.stdout + result.stderr
+        # (the ssh client prints its own line first: the Docker SDK lets it write to our stderr)
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("crucible: error:") and url in last and check in last, result.stderr
+        assert "Traceback" not in result.stderr
+
+
 @pytest.mark.docker
 @pytest.mark.cold_images
 def test_images_build_from_nothing_then_reuse(docker_client: Any, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from harness.sandbox.docker_backend import labelled_containers, remove_labelled
 from harness.sandbox.engine import connect
 from tests.engines import SecondEngine, free_port, second_engine
 from tests.helpers import run_crucible, start_run, wait_for
+from tests.sshd import ssh_server
 
 pytestmark = pytest.mark.docker
 GRID = ("--fixtures", "jwt-auth", "--epochs", "4", "--provider", "replay")  # 12 samples
@@ -132,6 +133,23 @@ def test_two_engines_share_the_samples_with_the_same_verdicts(
     client = connect(engine2.url, timeout=10, tls=(engine2.ca, engine2.cert, engine2.key))
     run_id = (tmp_path / "latest").resolve().name
     assert labelled_containers(client, {"crucible.run": run_id}) == []
+
+
+def test_an_ssh_engine_runs_samples_with_the_same_verdicts(
+    tmp_path: Path, serial: dict[str, tuple[Any, ...]], docker_client: Any
+) -> None:
+    """This machine's engine again, but reached as ssh://root@127.0.0.1:PORT through a real sshd and
+    the host's ssh client (key authentication, host key checked)."""
+    with ssh_server(tmp_path / "ssh", free_port()) as server:
+        path = {"PATH": f"{server.bin_dir}:{os.environ['PATH']}"}
+        grid = ("--fixtures", "jwt-auth", "--epochs", "1", "--provider", "replay")
+        engines = f'sandbox.engines=[{{url="{server.url}"}}]'
+        result = run_crucible("--set", engines, "run", *grid, reports=tmp_path / "reports", env=path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert verdicts(tmp_path / "reports") == {k: v for k, v in serial.items() if k.endswith(".e1")}
+    assert engines_used(tmp_path / "reports") == {server.url}
+    run_id = (tmp_path / "reports" / "latest").resolve().name
+    assert labelled_containers(docker_client, {"crucible.run": run_id}) == []
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.errors import DockerUnavailable
 
@@ -61,8 +62,19 @@ def connect(
         client.ping()
     except (DockerException, OSError) as exc:
         why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise DockerUnavailable(f"Docker engine not reachable at {url} ({why})", START_HINT) from exc
+        raise DockerUnavailable(f"Docker engine not reachable at {url} ({why})", _hint(url)) from exc
     return client
+
+
+def _hint(url: str) -> str:
+    if url.startswith("tcp://"):
+        return "check that the engine listens there and the TLS files (tls_ca, tls_cert, tls_key) are its"
+    if url.startswith("ssh://"):
+        parts = urlsplit(url)
+        port = f"-p {parts.port} " if parts.port else ""
+        who = f"{parts.username}@{parts.hostname}" if parts.username else parts.hostname
+        return f"check that `ssh {port}{who} docker version` works without a prompt"
+    return START_HINT
 
 
 def wait_until_up(client: Any, timeout: float = 120.0) -> bool:
