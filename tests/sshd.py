@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ def _keygen(path: Path) -> None:
 
 @contextmanager
 def ssh_server(folder: Path, port: int) -> Iterator[SshServer]:
+    folder.mkdir(parents=True, exist_ok=True)
+    sockets = tempfile.mkdtemp(prefix="cm-")  # short: a socket path must stay under 108 bytes
     _keygen(folder / "host_key")
     _keygen(folder / "client_key")
     shutil.copy(folder / "client_key.pub", folder / "authorized_keys")
@@ -46,6 +49,8 @@ def ssh_server(folder: Path, port: int) -> Iterator[SshServer]:
     (folder / "ssh_config").write_text(
         f"Host 127.0.0.1\n  IdentityFile {folder / 'client_key'}\n  IdentitiesOnly yes\n"
         f"  UserKnownHostsFile {folder / 'known_hosts'}\n  StrictHostKeyChecking yes\n  BatchMode yes\n"
+        # one shared connection, as the README advises: the SDK opens a new ssh session per request
+        f"  ControlMaster auto\n  ControlPath {sockets}/%C\n  ControlPersist 30\n"
     )
     bin_dir = folder / "bin"
     bin_dir.mkdir()
@@ -71,3 +76,4 @@ def ssh_server(folder: Path, port: int) -> Iterator[SshServer]:
         daemon.terminate()
         daemon.wait(timeout=30)
         log.close()
+        shutil.rmtree(sockets, ignore_errors=True)
