@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.records import SampleRecord
+
 PROJECT = Path(__file__).parent.parent
 
 
@@ -58,3 +60,11 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300) -> 
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
+
+
+def records(run: Path) -> dict[str, SampleRecord]:
+    """The stored sample records of the run folder ``run``, by sample id."""
+    return {
+        p.parent.name: SampleRecord.model_validate_json(p.read_text())
+        for p in run.glob("samples/*/record.json")
+    }

@@ -14,7 +14,7 @@ import pytest
 from harness.records import RunManifest, RunStatus, SampleRecord, SampleStatus
 from harness.sandbox.docker_backend import labelled_containers
 from tests.agents.fake_anthropic import FakeServer
-from tests.helpers import PROJECT, run_crucible, start_run, wait_for
+from tests.helpers import PROJECT, records, run_crucible, start_run, wait_for
 
 pytestmark = pytest.mark.docker
 CHECKLIST = "agents/backend-engineer-checklist.md"
@@ -23,13 +23,6 @@ CHECKLIST = "agents/backend-engineer-checklist.md"
 def the_run(reports: Path) -> Path:
     (run,) = (reports / "runs").iterdir()
     return run
-
-
-def records(run: Path) -> dict[str, SampleRecord]:
-    return {
-        p.parent.name: SampleRecord.model_validate_json(p.read_text())
-        for p in run.glob("samples/*/record.json")
-    }
 
 
 def containers_of(docker_client: Any, run_id: str) -> list[dict[str, Any]]:

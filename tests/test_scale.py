@@ -21,7 +21,7 @@ from harness.records import SampleRecord, SampleStatus
 from harness.sandbox.docker_backend import labelled_containers, remove_labelled
 from harness.sandbox.engine import connect
 from tests.engines import SecondEngine, free_port, second_engine
-from tests.helpers import run_crucible, start_run, wait_for
+from tests.helpers import records, run_crucible, start_run, wait_for
 from tests.sshd import ssh_server
 
 pytestmark = pytest.mark.docker
@@ -286,11 +286,7 @@ def test_a_lost_ray_node_costs_its_sample_one_more_attempt_on_another_node(
     assert process.returncode == 0, stderr[-3000:]
     assert verdicts(tmp_path) == {k: v for k, v in serial.items() if k.endswith(".e1")}
     run_id = (tmp_path / "latest").resolve().name
-    found = {
-        p.parent.name: SampleRecord.model_validate_json(p.read_text())
-        for p in (tmp_path / "latest" / "samples").glob("*/record.json")
-    }
-    victim = found[lost[0]]
+    victim = records(tmp_path / "latest")[lost[0]]
     assert victim.attempts >= 2 and victim.engine == "unix:///var/run/docker.sock", victim
     assert victim.retries and "ray" in victim.retries[0], victim.retries
     # the lost node's pods outlive it on its engine (until their holder's time limit); the other

@@ -334,18 +334,21 @@ class DockerPod:
         self.close()
 
 
+def _label_filters(labels: Mapping[str, str | None]) -> dict[str, list[str]]:
+    return {"label": [key if value is None else f"{key}={value}" for key, value in labels.items()]}
+
+
 def labelled_containers(client: Any, labels: Mapping[str, str | None]) -> list[dict[str, Any]]:
     """Summaries (``Id``, ``Names``, ``Labels``, ``State``) of the containers carrying ``labels``.
 
     One list call: the SDK's ``containers.list`` inspects each container afterwards and fails when
     another thread removes one in between, which concurrent samples do all the time."""
-    filters = {"label": [key if value is None else f"{key}={value}" for key, value in labels.items()]}
-    return list(client.api.containers(all=True, filters=filters))
+    return list(client.api.containers(all=True, filters=_label_filters(labels)))
 
 
 def remove_labelled(client: Any, labels: Mapping[str, str | None]) -> dict[str, int]:
     """Force-remove every container, network and volume carrying ``labels`` (None: any value)."""
-    filters = {"label": [key if value is None else f"{key}={value}" for key, value in labels.items()]}
+    filters = _label_filters(labels)
     counts = {"containers": 0, "networks": 0, "volumes": 0}
     for container in labelled_containers(client, labels):
         try:
