@@ -19,13 +19,13 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from harness import __version__
-from harness.build import build_app
 from harness.config import load_config
-from harness.evaluate import Engine, evaluate_workspace
 from harness.fixtures import find_fixture
-from harness.records import RunManifest, SampleStatus
-from harness.store import RunStore, new_run_id
+from harness.pipeline.build import build_app
+from harness.pipeline.engine import Engine
+from harness.pipeline.evaluate import evaluate_workspace
+from harness.records import SampleStatus
+from harness.store import RunStore
 from harness.workspace import load_workspace
 
 HERE = Path(__file__).parent
@@ -41,15 +41,13 @@ def main() -> None:
     fixture = find_fixture(config.project_root, args.fixture)
     images = engine.images
     app = build_app(engine.client, images, load_workspace(fixture.reference).requirements, config.images)
-    pgsnap = resources.files("harness.score.migrations") / "pgsnap.py"
+    pgsnap = resources.files("harness.score.migrations") / "inpod" / "pgsnap.py"
     crucible: list[float] = []
     floor: list[float] = []
     with tempfile.TemporaryDirectory() as scratch, resources.as_file(pgsnap) as pgsnap_path:
         envfile = Path(scratch) / "fixture.env"
         envfile.write_text("".join(f"{k}={v}\n" for k, v in fixture.spec.env.items()))
-        run = RunStore(Path(scratch)).create(
-            RunManifest(run_id=new_run_id(), kind="benchmark", crucible_version=__version__)
-        )
+        run = RunStore(Path(scratch)).start("benchmark")
         command = [
             "bash", str(HERE / "floor.sh"), images.base.tag, images.runtime.tag, images.postgres.tag, app.tag,
             str(fixture.reference), str(fixture.tests_dir), str(fixture.root / "probes"), str(pgsnap_path),

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from harness.records import RunManifest, SampleRecord, SampleStatus
+from harness.records.migrations import MigrationReport, RevisionCheck
+from harness.records.security import Finding, ProbeResult, SecurityReport
 from harness.report import write_report
-from harness.score.migrations.report import MigrationReport, RevisionCheck
-from harness.score.security.findings import Finding, ProbeResult, SecurityReport
 from harness.score.tests import CaseResult, SuiteScore
 from harness.store import RunStore
 

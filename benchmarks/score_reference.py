@@ -12,12 +12,12 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from harness import __version__
 from harness.config import load_config
-from harness.evaluate import Engine, evaluate_workspace
 from harness.fixtures import find_fixture
-from harness.records import RunManifest, SampleStatus
-from harness.store import RunStore, new_run_id
+from harness.pipeline.engine import Engine
+from harness.pipeline.evaluate import evaluate_workspace
+from harness.records import SampleStatus
+from harness.store import RunStore
 
 STAGES = (
     "build",
@@ -44,7 +44,7 @@ def main() -> None:
     fixture = find_fixture(config.project_root, args.fixture)
     with tempfile.TemporaryDirectory() as scratch:
         store = RunStore(Path(scratch))
-        run = store.create(RunManifest(run_id=new_run_id(), kind="benchmark", crucible_version=__version__))
+        run = store.start("benchmark")
         warmup = evaluate_workspace(
             engine, fixture, fixture.reference, run, "warmup"
         )  # builds the app image once

@@ -10,9 +10,9 @@ import statistics
 
 from harness.config import load_config
 from harness.images import ensure_images
+from harness.ops.smoke import run_smoke
 from harness.sandbox import create_backend
 from harness.sandbox.engine import connect
-from harness.smoke import run_smoke
 
 
 def main() -> None:

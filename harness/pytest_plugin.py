@@ -3,19 +3,18 @@
 Hooks only: options in one `crucible` group, a marker, state in `config.stash`, the grid from
 `pytest_generate_tests` for tests that take the `crucible_sample` fixture, and the report and comparison
 at session end (written by the controller only, so `-n 2` with pytest-xdist yields one report). The work
-itself is `harness.orchestrate` and `harness.report`.
+itself is `harness.pipeline.cell` and `harness.report`.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.records import RunManifest, SampleRecord
-from harness.store import RunDir, RunStore, new_run_id
+from harness.records import Grid, RunStatus, SampleRecord
+from harness.store import RunDir, RunStore
 
 RUN_KEY = pytest.StashKey[RunDir]()
 ENGINE_KEY = pytest.StashKey[Any]()
@@ -55,7 +54,7 @@ def _project(config: pytest.Config) -> Any:
 def _cells(config: pytest.Config) -> list[Any]:
     from harness.agents.variants import load_variant
     from harness.fixtures import find_fixture, list_fixtures
-    from harness.orchestrate import grid
+    from harness.pipeline.cell import grid
 
     root = _project(config).project_root
     specs = [s.strip() for s in config.getoption("crucible_variants").split(",") if s.strip()]
@@ -79,57 +78,36 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def _run(config: pytest.Config) -> RunDir:
+    """The session's run: opened by the controller (or a lone process), joined by xdist workers."""
     if RUN_KEY not in config.stash:
-        settings = _project(config)
-        store = RunStore(settings.reports_path)
+        store = RunStore(_project(config).reports_path)
         worker = getattr(config, "workerinput", None)
         if worker and RUN_ID_INPUT in worker:
             config.stash[RUN_KEY] = store.open(worker[RUN_ID_INPUT])
         else:
-            manifest = RunManifest(
-                run_id=new_run_id(),
-                kind="pytest",
-                crucible_version=_version(),
-                config={
-                    "grid": {
-                        "variants": [
-                            s.strip() for s in config.getoption("crucible_variants").split(",") if s.strip()
-                        ]
-                    }
-                },
+            variants = [s.strip() for s in config.getoption("crucible_variants").split(",") if s.strip()]
+            fixtures = [f.strip() for f in config.getoption("crucible_fixtures").split(",") if f.strip()]
+            grid = Grid(
+                variants=variants,
+                fixtures=fixtures,
+                epochs=config.getoption("crucible_epochs"),
+                provider=config.getoption("crucible_provider"),
             )
-            config.stash[RUN_KEY] = store.create(manifest)
+            config.stash[RUN_KEY] = store.start("pytest", grid=grid)
     return config.stash[RUN_KEY]
 
 
-def _version() -> str:
-    from harness import __version__
-
-    return __version__
-
-
 def _providers(config: pytest.Config, settings: Any) -> Any:
-    from harness.agents.providers import AnthropicProvider
-    from harness.orchestrate import replay_factory
+    from harness.agents.factory import choose_provider, provider_factory
 
-    chosen = (
-        config.getoption("crucible_provider")
-        or settings.agent.provider
-        or ("anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "replay")
-    )
-    if chosen == "replay":
-        return replay_factory(settings.project_root / settings.agent.cassettes_dir)
-    agent = settings.agent
-    return lambda *_: AnthropicProvider(
-        base_url=agent.base_url, max_retries=agent.max_retries, timeout=agent.request_timeout_s
-    )
+    return provider_factory(choose_provider(config.getoption("crucible_provider"), settings), settings)
 
 
 @pytest.fixture
 def crucible_sample(request: pytest.FixtureRequest, crucible_cell: Any) -> SampleRecord:
     """Generate and evaluate one cell of the grid; the stored record."""
-    from harness.evaluate import Engine
-    from harness.orchestrate import finished, run_cell
+    from harness.pipeline.cell import finished, run_cell
+    from harness.pipeline.engine import Engine
 
     config = request.config
     settings = _project(config)
@@ -147,6 +125,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from harness.report import write_report
 
     run = config.stash[RUN_KEY]
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    run.mark(RunStatus.INTERRUPTED if interrupted else RunStatus.COMPLETE)
     if not (run.path / "samples").is_dir():
         return
     files = write_report(

@@ -1,41 +1,27 @@
 """The run store: ``reports/runs/<run_id>/...``, every file written atomically, ``reports/latest``
-pointing at the newest run."""
+pointing at the newest run, and the one run lifecycle: :meth:`RunStore.start` opens a run
+(``running``), :meth:`RunDir.mark` records how it ended (``complete``, ``interrupted`` or ``failed``),
+:meth:`RunDir.lifecycle` does both around a block of work."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
-import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from harness import __version__
+from harness._util.fs import atomic_write_bytes
 from harness.errors import StoreError
-from harness.records import Record, RunManifest
+from harness.records import Grid, Record, RunManifest, RunStatus, utc_now
 
 R = TypeVar("R", bound=Record)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise StoreError(
-            f"cannot write {path}: {exc.strerror or exc}", "free disk space or fix permissions"
-        ) from exc
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -93,6 +79,36 @@ class RunDir:
     def manifest(self) -> RunManifest:
         return self.read_record("run.json", RunManifest)
 
+    def mark(self, status: RunStatus) -> RunManifest:
+        """Record the run's status; any status but ``running`` also stamps when the run finished."""
+        finished = None if status is RunStatus.RUNNING else utc_now()
+        manifest = self.manifest.model_copy(update={"status": status, "finished_at": finished})
+        self.write_record("run.json", manifest)
+        return manifest
+
+    @contextlib.contextmanager
+    def lifecycle(self) -> Iterator[RunOutcome]:
+        """Mark the run ``running``; when the block ends, ``complete`` (or ``failed`` when the block set
+        ``outcome.failed``), ``interrupted`` on Ctrl-C, ``failed`` on any other exception."""
+        outcome = RunOutcome()
+        self.mark(RunStatus.RUNNING)
+        try:
+            yield outcome
+        except KeyboardInterrupt:
+            self.mark(RunStatus.INTERRUPTED)
+            raise
+        except BaseException:
+            self.mark(RunStatus.FAILED)
+            raise
+        self.mark(RunStatus.FAILED if outcome.failed else RunStatus.COMPLETE)
+
+
+@dataclass
+class RunOutcome:
+    """Set ``failed`` inside :meth:`RunDir.lifecycle` when the work ran to its end but did not pass."""
+
+    failed: bool = False
+
 
 class RunStore:
     """All runs below ``<reports>/runs``; ``<reports>/latest`` is a relative symlink to the newest."""
@@ -100,6 +116,26 @@ class RunStore:
     def __init__(self, reports_dir: Path) -> None:
         self.root = reports_dir
         self.runs = reports_dir / "runs"
+
+    def start(
+        self,
+        kind: str,
+        *,
+        settings: dict[str, Any] | None = None,
+        grid: Grid | None = None,
+        note: str = "",
+        run_id: str | None = None,
+    ) -> RunDir:
+        """A new run of ``kind`` (score, run, fixtures-check, pytest, smoke), marked ``running``."""
+        manifest = RunManifest(
+            run_id=run_id or new_run_id(),
+            kind=kind,
+            crucible_version=__version__,
+            config=settings or {},
+            grid=grid,
+            note=note,
+        )
+        return self.create(manifest)
 
     def create(self, manifest: RunManifest) -> RunDir:
         path = self.runs / manifest.run_id

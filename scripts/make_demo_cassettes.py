@@ -17,15 +17,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
 from harness.agents.providers import RecordingProvider, ScriptedProvider, write_calls
-from harness.agents.variants import load_variant
+from harness.agents.variants import load_variant, resolve_model
 from harness.config import load_config
-from harness.evaluate import Engine
 from harness.fixtures import find_fixture
-from harness.generate import generate, resolve_model
-from harness.records import RunManifest
-from harness.store import RunStore, new_run_id
+from harness.pipeline.engine import Engine
+from harness.pipeline.generate import generate
+from harness.store import RunStore
 
 NOTE = (
     "hand-made demo recording: scripted by scripts/make_demo_cassettes.py to show the pipeline end to end; "
@@ -148,9 +146,7 @@ def main() -> None:
     engine = Engine.start(config)
     root = config.project_root
     with tempfile.TemporaryDirectory() as scratch:
-        run = RunStore(Path(scratch)).create(
-            RunManifest(run_id=new_run_id(), kind="cassettes", crucible_version=__version__)
-        )
+        run = RunStore(Path(scratch)).start("cassettes")
         for (spec, fixture_id), backend_name in DEMOS.items():
             if wanted and fixture_id not in wanted:
                 continue

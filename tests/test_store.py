@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
+from harness._util.fs import atomic_write_bytes
 from harness.errors import StoreError
 from harness.records import RunManifest, RunStatus, SmokeRecord
-from harness.store import RunStore, atomic_write_bytes, new_run_id
+from harness.store import RunStore, new_run_id
 
 
 def manifest(run_id: str) -> RunManifest:

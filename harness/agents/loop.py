@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from harness.agents.outcome import AgentOutcome, Stop, Usage
 from harness.agents.providers import Provider
 from harness.agents.tools import ToolRunner, definitions
 from harness.config import AgentSettings, Price
+from harness.records.generation import AgentOutcome, Stop, Usage
+from harness.records.transcript import EndEvent, ResponseEvent, ToolEvent, TranscriptEvent
 
 EPHEMERAL = {"type": "ephemeral"}
 FINAL_STOPS: dict[str, Stop] = {
@@ -23,6 +24,7 @@ FINAL_STOPS: dict[str, Stop] = {
     "stop_sequence": "stop_sequence",
     "model_context_window_exceeded": "context_window",
 }
+Recorder = Callable[[TranscriptEvent], None]
 CONTINUE = "Your reply was cut off at the output limit. Continue exactly where you stopped."
 
 
@@ -59,13 +61,66 @@ def _with_rolling_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, A
     return out
 
 
+@dataclass
+class _Tally:
+    usage: Usage = field(default_factory=Usage)
+    turns: int = 0
+    calls: int = 0
+    errors: int = 0
+
+
+def _budget_stop(tally: _Tally, settings: AgentSettings, started: float) -> Stop | None:
+    """The budget a sample has used up before its next request, if any."""
+    if tally.turns >= settings.max_turns:
+        return "budget:turns"
+    if time.monotonic() - started >= settings.wall_time_s:
+        return "budget:time"
+    return None
+
+
+def _spend_stop(tally: _Tally, settings: AgentSettings, price: Price) -> Stop | None:
+    """The budget the latest response used up, if any."""
+    if tally.usage.total >= settings.max_tokens:
+        return "budget:tokens"
+    if tally.usage.dollars(price, settings) >= settings.max_dollars:
+        return "budget:dollars"
+    return None
+
+
+def _run_tools(
+    content: list[dict[str, Any]], runner: ToolRunner, tally: _Tally, record: Recorder
+) -> list[dict[str, Any]]:
+    """Run every tool call of a response in order; the tool results to send back."""
+    results = []
+    for block in content:
+        if block.get("type") != "tool_use":
+            continue
+        tally.calls += 1
+        text, is_error = runner.run(str(block.get("name")), block.get("input"))
+        tally.errors += is_error
+        results.append(
+            {"type": "tool_result", "tool_use_id": block.get("id"), "content": text, "is_error": is_error}
+        )
+        name = block.get("name")
+        record(
+            ToolEvent(
+                turn=tally.turns,
+                name=None if name is None else str(name),
+                input=block.get("input"),
+                is_error=is_error,
+                output=text,
+            )
+        )
+    return results
+
+
 def run_agent(
     provider: Provider,
     request: AgentRequest,
     runner: ToolRunner,
     settings: AgentSettings,
     price: Price,
-    record: Callable[[dict[str, Any]], None],
+    record: Recorder,
 ) -> AgentOutcome:
     """Run the conversation to its end or to a budget. ``record`` receives every event for the
     transcript. Provider failures (after retries) propagate as ProviderError."""
@@ -75,14 +130,11 @@ def run_agent(
         tools[-1] = {**tools[-1], "cache_control": EPHEMERAL}
     system = [{"type": "text", "text": request.system, "cache_control": EPHEMERAL}]
     messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": request.task}]}]
-    usage, turns, calls, errors = Usage(), 0, 0, 0
+    tally = _Tally()
     stop: Stop = "end_turn"
     while True:
-        if turns >= settings.max_turns:
-            stop = "budget:turns"
-            break
-        if time.monotonic() - started >= settings.wall_time_s:
-            stop = "budget:time"
+        if budget := _budget_stop(tally, settings, started):
+            stop = budget
             break
         body = {
             "model": request.model,
@@ -92,73 +144,43 @@ def run_agent(
             "messages": _with_rolling_breakpoint(messages),
         }
         response = provider.complete(body)
-        turns += 1
-        usage = usage.plus(response.get("usage") or {})
+        tally.turns += 1
+        tally.usage = tally.usage.plus(response.get("usage") or {})
         content = list(response.get("content") or [])
+        reason = response.get("stop_reason")
         record(
-            {
-                "event": "response",
-                "turn": turns,
-                "stop_reason": response.get("stop_reason"),
-                "content": content,
-                "usage": response.get("usage") or {},
-            }
+            ResponseEvent(
+                turn=tally.turns,
+                stop_reason=None if reason is None else str(reason),
+                content=content,
+                usage=response.get("usage") or {},
+            )
         )
         messages.append(
             {"role": "assistant", "content": _assistant_content(content) or [{"type": "text", "text": "."}]}
         )
-        reason = response.get("stop_reason")
-        if usage.total >= settings.max_tokens:
-            stop = "budget:tokens"
-            break
-        if usage.dollars(price, settings) >= settings.max_dollars:
-            stop = "budget:dollars"
+        if spent := _spend_stop(tally, settings, price):
+            stop = spent
             break
         if reason == "tool_use":
-            results = []
-            for block in content:
-                if block.get("type") != "tool_use":
-                    continue
-                calls += 1
-                text, is_error = runner.run(str(block.get("name")), block.get("input"))
-                errors += is_error
-                results.append(
-                    {
-                        "type": "tool_result",
-                        "tool_use_id": block.get("id"),
-                        "content": text,
-                        "is_error": is_error,
-                    }
-                )
-                record(
-                    {
-                        "event": "tool",
-                        "turn": turns,
-                        "name": block.get("name"),
-                        "input": block.get("input"),
-                        "is_error": is_error,
-                        "output": text,
-                    }
-                )
+            results = _run_tools(content, runner, tally, record)
             messages.append(
                 {"role": "user", "content": results or [{"type": "text", "text": "No tool call found."}]}
             )
-        elif reason == "pause_turn":
-            continue
         elif reason == "max_tokens":
             messages.append({"role": "user", "content": [{"type": "text", "text": CONTINUE}]})
-        else:
+        elif reason != "pause_turn":
             stop = FINAL_STOPS.get(str(reason), "end_turn")
             break
     outcome = AgentOutcome(
         model=request.model,
         stop=stop,
-        turns=turns,
-        tool_calls=calls,
-        tool_errors=errors,
-        usage=usage,
-        dollars=usage.dollars(price, settings),
+        turns=tally.turns,
+        tool_calls=tally.calls,
+        tool_errors=tally.errors,
+        usage=tally.usage,
+        dollars=tally.usage.dollars(price, settings),
         seconds=round(time.monotonic() - started, 3),
     )
-    record({"event": "end", **outcome.model_dump()})
+    record(EndEvent(**outcome.model_dump()))
     return outcome

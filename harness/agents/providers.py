@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness._util.fs import atomic_write_bytes
 from harness.errors import InfraError, UserError
-from harness.store import atomic_write_bytes
 
 CASSETTE_VERSION = 1
 

@@ -8,7 +8,8 @@ import json
 from importlib import resources
 from typing import Any
 
-from harness.sandbox import Container, tar_files
+from harness._util.archive import tar_files
+from harness.sandbox import Container
 
 TOOLBOX_DIR = "/opt/crucible-tools"
 WORKSPACE = "/workspace"

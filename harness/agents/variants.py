@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from harness.config import AgentSettings, Price
 from harness.errors import ConfigError, UserError
 
 NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -170,3 +171,16 @@ def prompt_diff(old: Variant, new: Variant) -> str:
         return [line + "\n" for line in head + variant.body.splitlines()]
 
     return "".join(difflib.unified_diff(lines(old), lines(new), fromfile=old.source, tofile=new.source))
+
+
+def resolve_model(variant: Variant, settings: AgentSettings) -> tuple[str, Price]:
+    """The model id a variant runs on (its alias mapped through `[agent.models]`) and that model's price."""
+    alias = settings.inherit if variant.model in ("inherit", "") else variant.model
+    model = settings.models.get(alias, alias)
+    price = settings.prices.get(model)
+    if price is None:
+        raise ConfigError(
+            f"{variant.source}: model {variant.model!r} resolves to {model!r}, which has no price",
+            f'add [agent.prices."{model}"] input/output to crucible.toml, or map the alias in [agent.models]',
+        )
+    return model, price

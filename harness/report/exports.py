@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.records import SampleRecord, SampleStatus
-from harness.stats import compare, frame, gate, summarise
+from harness.report.stats import compare, frame, gate, summarise
 from harness.store import RunDir
 
 

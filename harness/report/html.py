@@ -19,8 +19,9 @@ from pygments.lexers import get_lexer_for_filename
 from pygments.util import ClassNotFound
 
 from harness.records import SampleRecord
+from harness.records.transcript import ResponseEvent, ToolEvent, read_transcript
 from harness.report import charts
-from harness.stats import METRICS, compare, frame, summarise
+from harness.report.stats import METRICS, compare, frame, summarise
 from harness.store import RunDir
 
 SHOWN_SUFFIXES = (".py", ".toml", ".ini", ".txt", ".md", ".yaml", ".yml", ".cfg", ".mako", ".json", ".sql")
@@ -55,32 +56,22 @@ def _workspace_files(run: RunDir, sample: str) -> list[dict[str, Any]]:
 
 
 def _transcript(run: RunDir, sample: str) -> list[dict[str, Any]]:
-    path = run.path / "samples" / sample / "transcript.jsonl"
-    if not path.is_file():
-        return []
-    events = []
-    for line in path.read_text().splitlines():
-        event = json.loads(line)
-        if event.get("event") == "response":
-            texts = [b.get("text", "") for b in event.get("content", []) if b.get("type") == "text"]
+    events: list[dict[str, Any]] = []
+    for event in read_transcript(run.path / "samples" / sample / "transcript.jsonl"):
+        if isinstance(event, ResponseEvent):
+            texts = [b.get("text", "") for b in event.content if b.get("type") == "text"]
             events.append(
-                {
-                    "kind": "model",
-                    "turn": event["turn"],
-                    "text": "\n".join(texts),
-                    "stop": event.get("stop_reason"),
-                }
+                {"kind": "model", "turn": event.turn, "text": "\n".join(texts), "stop": event.stop_reason}
             )
-        elif event.get("event") == "tool":
-            shown = json.dumps(event.get("input"), indent=1)[:3000]
+        elif isinstance(event, ToolEvent):
             events.append(
                 {
                     "kind": "tool",
-                    "turn": event["turn"],
-                    "name": event.get("name"),
-                    "input": shown,
-                    "output": str(event.get("output", ""))[:3000],
-                    "error": event.get("is_error"),
+                    "turn": event.turn,
+                    "name": event.name,
+                    "input": json.dumps(event.input, indent=1)[:3000],
+                    "output": event.output[:3000],
+                    "error": event.is_error,
                 }
             )
     return events

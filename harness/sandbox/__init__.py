@@ -15,8 +15,6 @@ from harness.sandbox.base import (
     Limits,
     Pod,
     SandboxBackend,
-    tar_files,
-    untar_files,
 )
 
 __all__ = [
@@ -30,8 +28,6 @@ __all__ = [
     "SandboxBackend",
     "create_backend",
     "limits_from",
-    "tar_files",
-    "untar_files",
 ]
 
 

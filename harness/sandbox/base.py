@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+
+from harness._util.crashlog import summarise_failure
 
 # Labels carried by every container, network and volume Crucible creates, so cleanup finds them all.
 LABEL_RUN = "crucible.run"
@@ -71,6 +71,11 @@ class ExecResult:
             return "killed by the out-of-memory killer (memory limit reached)"
         tail = (self.err.strip() or self.out.strip()).splitlines()[-1:] or [""]
         return f"exit {self.exit_code}: {tail[0][:200]}"
+
+    def gist(self) -> str:
+        """Why a command of the code under evaluation failed, for a person: "timed out", or the last
+        exception of its output and where it was raised."""
+        return "timed out" if self.timed_out else summarise_failure(self.out + self.err)
 
 
 @dataclass(frozen=True)
@@ -149,37 +154,3 @@ class SandboxBackend(Protocol):
         """Remove what this backend left for ``run_id`` (all runs when None), or for one sample of it;
         counts by kind."""
         ...
-
-
-def tar_files(files: Mapping[str, bytes | str], mode: int = 0o644, uid: int = 0) -> bytes:
-    """A tar archive of ``{relative path: content}``; parent directories are added as needed."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        seen: set[str] = set()
-        for name in sorted(files):
-            parts = name.strip("/").split("/")
-            for depth in range(1, len(parts)):
-                directory = "/".join(parts[:depth])
-                if directory not in seen:
-                    seen.add(directory)
-                    info = tarfile.TarInfo(directory)
-                    info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, uid, uid
-                    tar.addfile(info)
-            content = files[name]
-            data = content.encode() if isinstance(content, str) else content
-            info = tarfile.TarInfo("/".join(parts))
-            info.size, info.mode, info.uid, info.gid = len(data), mode, uid, uid
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-def untar_files(data: bytes) -> dict[str, bytes]:
-    """The regular files of a tar archive as ``{member name: content}``; links are not followed."""
-    files: dict[str, bytes] = {}
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
-        for member in tar.getmembers():
-            if member.isfile():
-                extracted = tar.extractfile(member)
-                if extracted is not None:
-                    files[member.name] = extracted.read()
-    return files

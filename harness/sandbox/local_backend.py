@@ -17,13 +17,13 @@ import secrets
 import shutil
 import signal
 import subprocess
-import tarfile
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from harness._util.archive import safe_extract, tar_tree
 from harness.errors import SandboxError
 from harness.sandbox.base import ContainerSpec, ContainerState, ExecResult, Limits
 
@@ -137,24 +137,17 @@ class LocalContainer:
         )
 
     def put_archive(self, dest: str, data: bytes) -> None:
-        target = self.map(dest)
-        target.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
-            try:
-                tar.extractall(target, filter="data")
-            except tarfile.FilterError as exc:
-                raise SandboxError(f"archive for {self.name}:{dest} is unsafe: {exc}") from exc
+        if dropped := safe_extract(data, self.map(dest)):
+            raise SandboxError(f"archive for {self.name}:{dest} is unsafe: {dropped[0]}")
 
     def get_archive(self, path: str, max_bytes: int = 50_000_000) -> bytes:
         source = self.map(path)
         if not source.exists() and not source.is_symlink():
             raise SandboxError(f"{self.name}:{path} does not exist")
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            tar.add(str(source), arcname=source.name or "root", recursive=True)
-        if buffer.tell() > max_bytes:
+        archive = tar_tree(source, source.name or "root")
+        if len(archive) > max_bytes:
             raise SandboxError(f"{self.name}:{path} is larger than {max_bytes} bytes")
-        return buffer.getvalue()
+        return archive
 
     def logs(self, max_bytes: int = 1_000_000) -> str:
         if not self._log.exists():

@@ -3,36 +3,10 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from harness.records.tests import CaseResult, Outcome, SuiteScore
 
-Outcome = Literal["passed", "failed", "error", "skipped"]
 OUTCOME_OF: dict[str, Outcome] = {"failure": "failed", "error": "error", "skipped": "skipped"}
-
-
-class CaseResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    nodeid: str
-    outcome: Outcome
-    seconds: float
-    message: str = ""
-
-
-class SuiteScore(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    total: int
-    passed: int
-    failed: int
-    errors: int
-    skipped: int
-    pass_rate: float
-    all_pass: bool
-    seconds: float
-    cases: list[CaseResult]
-
-    def failing(self) -> list[str]:
-        return [case.nodeid for case in self.cases if case.outcome in ("failed", "error")]
 
 
 def _nodeid(case: ET.Element) -> str:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from harness.agents.loop import AgentRequest, run_agent
-from harness.agents.outcome import Usage
 from harness.agents.providers import ProviderError, ScriptedProvider
 from harness.config import Price, load_config
+from harness.records.generation import Usage
 
 PRICE = Price(input=3.0, output=15.0)
 
@@ -72,7 +72,7 @@ def test_tool_calls_answered_in_one_user_message_then_end(tmp_path: Path) -> Non
     assert [b["tool_use_id"] for b in results] == ["t1", "t2"] and results[0][
         "content"
     ] == "Created /workspace/f1"
-    assert [e["event"] for e in events] == ["response", "tool", "tool", "response", "end"]
+    assert [e.event for e in events] == ["response", "tool", "tool", "response", "end"]
 
 
 def test_cache_breakpoints_on_tools_system_and_the_newest_user_turn(tmp_path: Path) -> None:

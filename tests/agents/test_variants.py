@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.agents.variants import load_variant, parse_variant, prompt_diff
+from harness.agents.variants import load_variant, parse_variant, prompt_diff, resolve_model
 from harness.config import load_config
 from harness.errors import ConfigError, UserError
-from harness.generate import resolve_model
 
 PROJECT = Path(__file__).parents[2]
 SEED = PROJECT.parent / "shared" / "seeds" / "backend-engineer.md"

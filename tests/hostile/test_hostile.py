@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from harness.evaluate import Engine, evaluate_workspace
 from harness.fixtures import load_fixture
+from harness.pipeline.engine import Engine
+from harness.pipeline.evaluate import evaluate_workspace
 from harness.records import RunManifest, SampleRecord, SampleStatus
 from harness.sandbox.docker_backend import labelled_containers
 from harness.store import RunDir, RunStore

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from harness.records import RunManifest, SampleRecord, SampleStatus
+from harness.records.security import Finding, ProbeResult, SecurityReport
 from harness.report import write_report
-from harness.score.security.findings import Finding, ProbeResult, SecurityReport
 from harness.score.tests import CaseResult, SuiteScore
 from harness.store import RunDir, RunStore
 

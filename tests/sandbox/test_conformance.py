@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from harness._util.archive import tar_files, untar_files
 from harness.errors import SandboxError
-from harness.sandbox import ContainerSpec, Limits, SandboxBackend, tar_files, untar_files
+from harness.sandbox import ContainerSpec, Limits, SandboxBackend
 from harness.sandbox.local_backend import LocalBackend
 from tests.conftest import new_run_id
 

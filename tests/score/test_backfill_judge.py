@@ -1,7 +1,7 @@
 """Backfill queries judged against their declared rows, and which columns count as kept (no Docker)."""
 
-from harness.backfill import _judge, _kept_columns
 from harness.fixtures import BackfillCheck
+from harness.score.migrations.backfill import _judge, _kept_columns
 from harness.score.migrations.snapshot import Snapshot
 
 CHECK = BackfillCheck(

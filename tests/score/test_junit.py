@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from harness.crashlog import summarise_failure
-from harness.evaluate import triage
-from harness.records import SampleStatus
+from harness._util.crashlog import summarise_failure
+from harness.pipeline.evaluate import triage
+from harness.records import ALL_CHECKS, Check, PodSummary, SampleStatus, Stage
 from harness.score.tests import parse_junit
 
 RECORDED = Path(__file__).parent.parent / "data" / "recorded"
@@ -51,19 +51,22 @@ def test_skips_errors_and_classes() -> None:
 def test_no_tests_is_never_a_pass() -> None:
     score = parse_junit(b"<testsuites><testsuite/></testsuites>")
     assert score.total == 0 and not score.all_pass and score.pass_rate == 0.0
-    assert triage("", score)[0] is SampleStatus.MODEL_FAILURE
+    assert triage(PodSummary(), score, ALL_CHECKS)[0] is SampleStatus.MODEL_FAILURE
 
 
 def test_triage() -> None:
     full = parse_junit((RECORDED / "junit-reference.xml").read_bytes())
     partial = parse_junit((RECORDED / "junit-admin-role-unchecked.xml").read_bytes())
-    assert triage("", full) == (SampleStatus.OK, "")
-    status, reason = triage("", partial)
-    assert status is SampleStatus.MODEL_FAILURE and reason.startswith(
-        "3 of 51 hidden tests failed: test_admin.py::"
-    )
-    assert triage("the app exited", None) == (SampleStatus.MODEL_FAILURE, "the app exited")
-    assert triage("", None)[1] == "no hidden test results"
+    clean = PodSummary()
+    assert triage(clean, full, ALL_CHECKS) == (SampleStatus.OK, "", None)
+    status, reason, stage = triage(clean, partial, ALL_CHECKS)
+    assert status is SampleStatus.MODEL_FAILURE and stage is Stage.TESTS
+    assert reason.startswith("3 of 51 hidden tests failed: test_admin.py::")
+    crashed = PodSummary(failure="the app exited", failed_stage=Stage.START)
+    assert triage(crashed, None, ALL_CHECKS) == (SampleStatus.MODEL_FAILURE, "the app exited", Stage.START)
+    assert triage(clean, None, ALL_CHECKS)[1:] == ("no hidden test results", Stage.TESTS)
+    # without the hidden tests, a sample that failed nowhere in the pod is ok
+    assert triage(clean, None, frozenset({Check.MIGRATIONS}))[0] is SampleStatus.OK
 
 
 def test_crash_summary_names_the_exception_and_the_line() -> None:

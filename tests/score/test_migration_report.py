@@ -1,6 +1,6 @@
 """Snapshot differences and the migration score, on recorded values (no Docker)."""
 
-from harness.score.migrations.report import MigrationReport, RevisionCheck
+from harness.records.migrations import MigrationReport, RevisionCheck
 from harness.score.migrations.snapshot import Snapshot, diff
 
 BASE = Snapshot(
@@ -124,7 +124,7 @@ def test_version_tables_own_sequences_do_not_count() -> None:
 
 
 def test_backfill_checks_are_named_and_weigh_half() -> None:
-    from harness.score.migrations.report import BackfillCheckResult, BackfillReport
+    from harness.records.migrations import BackfillCheckResult, BackfillReport
 
     backfill = BackfillReport(
         base_revision="b",
@@ -154,7 +154,7 @@ def test_backfill_checks_are_named_and_weigh_half() -> None:
 
 
 def test_a_backfill_that_cannot_upgrade_fails_every_check_after_it() -> None:
-    from harness.score.migrations.report import BackfillCheckResult, BackfillReport
+    from harness.records.migrations import BackfillCheckResult, BackfillReport
 
     stopped = BackfillReport(
         base_revision="b",

@@ -8,9 +8,9 @@ import os
 import tarfile
 from pathlib import Path
 
-from harness.score.security.findings import Finding, ProbeResult, SecurityReport, deduplicate
+from harness.records.security import Finding, ProbeResult, SecurityReport
 from harness.score.security.probes import parse_probes
-from harness.score.security.static import scan_tree, static_scan, suppressed
+from harness.score.security.static import deduplicate, scan_tree, static_scan, suppressed
 from harness.workspace import pack
 
 RECORDED = Path(__file__).parent.parent / "data" / "recorded"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.score.security.static import semgrep
+from harness.score.security.linters import semgrep
 
 # rule -> (code it must flag, a near miss it must leave alone)
 CASES: dict[str, tuple[str, str]] = {

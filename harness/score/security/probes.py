@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from harness.score.security.findings import ProbeResult, Verdict
+from harness.records.security import ProbeResult, Verdict
 from harness.score.tests import parse_junit
 
 CRASH_CWE = "CWE-703"

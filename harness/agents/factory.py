@@ -1,0 +1,95 @@
+"""The one place that chooses a model provider and builds one per sample: the real Messages API,
+replay of the bundled cassettes, or either wrapped by a recorder. `crucible run`, the pytest plugin and
+the Ray workers all come here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from harness._util.registry import Registry
+from harness.agents.providers import AnthropicProvider, Provider, RecordingProvider, ReplayProvider
+from harness.agents.variants import Variant
+from harness.config import CrucibleConfig
+from harness.errors import UserError
+from harness.fixtures import Fixture
+from harness.records import utc_now
+
+ProviderFactory = Callable[[Variant, Fixture, int], Provider]
+Builder = Callable[[CrucibleConfig], ProviderFactory]
+PROVIDERS: Registry[Builder] = Registry("model provider", "--provider")
+
+
+def choose_provider(requested: str | None, config: CrucibleConfig) -> str:
+    """The provider's name: the one asked for, else the configured one, else anthropic when
+    ANTHROPIC_API_KEY is set and replay when not."""
+    chosen = (
+        requested
+        or config.agent.provider
+        or ("anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "replay")
+    )
+    PROVIDERS.get(chosen)
+    return chosen
+
+
+def provider_factory(chosen: str, config: CrucibleConfig, record: bool = False) -> ProviderFactory:
+    """A provider per (variant, fixture, epoch). A live provider is built once here, so that a missing
+    key fails before anything runs. ``record`` writes every exchange to the cassettes."""
+    if record and chosen == "replay":
+        raise UserError("--record needs a live provider", "use --provider anthropic with --record")
+    factory = PROVIDERS.get(chosen)(config)
+    return recording_factory(factory, cassettes_root(config)) if record else factory
+
+
+def cassettes_root(config: CrucibleConfig) -> Path:
+    return config.project_root / config.agent.cassettes_dir
+
+
+def cassette_path(root: Path, variant: Variant, fixture: Fixture, epoch: int) -> Path:
+    """Where the cassette of a cell lives; epochs without one of their own replay epoch 1's."""
+    own = _recording_path(root, variant, fixture, epoch)
+    return own if own.is_file() else own.with_name("e1.jsonl")
+
+
+def _recording_path(root: Path, variant: Variant, fixture: Fixture, epoch: int) -> Path:
+    return root / Path(variant.source.split("@", 1)[0]).stem / fixture.id / f"e{epoch}.jsonl"
+
+
+def replay_factory(root: Path) -> ProviderFactory:
+    """Replay of the cassettes under ``root``."""
+    return lambda variant, fixture, epoch: ReplayProvider(cassette_path(root, variant, fixture, epoch))
+
+
+@PROVIDERS.register("replay")
+def _replay(config: CrucibleConfig) -> ProviderFactory:
+    return replay_factory(cassettes_root(config))
+
+
+@PROVIDERS.register("anthropic")
+def anthropic_factory(config: CrucibleConfig) -> ProviderFactory:
+    settings = config.agent
+
+    def live() -> AnthropicProvider:
+        return AnthropicProvider(
+            base_url=settings.base_url, max_retries=settings.max_retries, timeout=settings.request_timeout_s
+        )
+
+    live()  # fail now, not mid-run, when the key is missing
+    return lambda _variant, _fixture, _epoch: live()
+
+
+def recording_factory(inner: ProviderFactory, root: Path) -> ProviderFactory:
+    def make(variant: Variant, fixture: Fixture, epoch: int) -> Provider:
+        meta = {
+            "variant": variant.source,
+            "variant_digest": variant.digest,
+            "fixture": fixture.id,
+            "epoch": epoch,
+            "recorded_at": utc_now().isoformat(),
+            "hand_made": False,
+        }
+        path = _recording_path(root, variant, fixture, epoch)
+        return RecordingProvider(inner(variant, fixture, epoch), path, meta)
+
+    return make

@@ -1,0 +1,184 @@
+"""`crucible run`: generate with agent variants and evaluate, over variants x fixtures x epochs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.table import Table
+
+from harness.cli._common import config_of, err, out, split, start_engines
+from harness.config import CrucibleConfig
+from harness.errors import UserError
+from harness.records import Grid, SampleRecord, SampleStatus
+from harness.store import RunDir, RunStore
+
+if TYPE_CHECKING:
+    from harness.pipeline.cell import Cell
+    from harness.pipeline.engine import Engine
+
+STOP_GRACE_S = 1.0
+
+
+def run(
+    ctx: typer.Context,
+    variants: Annotated[
+        list[str] | None, typer.Option("--variants", "-v", help="agent files, PATH or PATH@REV")
+    ] = None,
+    fixtures: Annotated[list[str] | None, typer.Option("--fixtures", "-f", help="fixture ids")] = None,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", "-n", min=1, help="samples per variant and fixture (default 1)")
+    ] = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="anthropic or replay")] = None,
+    record: Annotated[bool, typer.Option("--record", help="record every exchange to the cassettes")] = False,
+    replay: Annotated[bool, typer.Option("--replay", help="same as --provider replay")] = False,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="continue RUN_ID; finished samples are kept")
+    ] = None,
+) -> None:
+    """Let each variant write a backend for each fixture, then evaluate it. With no API key, replays the
+    bundled cassettes."""
+    from harness.agents.factory import choose_provider, provider_factory
+    from harness.execute import execute
+    from harness.pipeline.cell import generation_outage
+
+    config = config_of(ctx)
+    store = RunStore(config.reports_path)
+    asked, resumed = _asked_grid(variants, fixtures, epochs, provider, replay, resume, store)
+    chosen = choose_provider(asked.provider, config)
+    if asked.provider is None and chosen == "replay" and not config.agent.provider:
+        err.print("no ANTHROPIC_API_KEY: replaying the bundled cassettes (hand-made demo recordings)")
+    grid, cells = _cells(config, asked, chosen)
+    providers = provider_factory(chosen, config, record)
+    on_ray = config.run.executor == "ray"
+    if on_ray and record:
+        raise UserError("--record does not work on the ray executor", 'record with run.executor = "local"')
+    engines = [] if on_ray else start_engines(config)
+    if resumed is None:
+        run_dir = store.start("run", settings=json.loads(config.model_dump_json()), grid=grid)
+    else:
+        run_dir = resumed
+        _clear_leftovers(run_dir, engines)
+    try:
+        with run_dir.lifecycle(), err.status("running") as status:
+            records = execute(config, engines, cells, providers, chosen, run_dir, status.update)
+    except KeyboardInterrupt:
+        _interrupted(run_dir, engines)
+    out.print(summary_table(records))
+    if outage := generation_outage(records):
+        err.print(f"[red]{outage}[/]")
+    from harness.report import write_report
+
+    with err.status("writing the report"):
+        files = write_report([run_dir], run_dir)
+    out.print(f"run {run_dir.run_id}: {len(records)} samples; report {files.html}", highlight=False)
+
+
+def _asked_grid(
+    variants: list[str] | None,
+    fixtures: list[str] | None,
+    epochs: int | None,
+    provider: str | None,
+    replay: bool,
+    resume: str | None,
+    store: RunStore,
+) -> tuple[Grid, RunDir | None]:
+    """The grid the options ask for, or the resumed run's own (which options may not change), and the
+    resumed run."""
+    resumed = None
+    if resume is not None:
+        given = [
+            name
+            for name, value in (("--variants", variants), ("--fixtures", fixtures), ("--epochs", epochs))
+            if value
+        ]
+        if given:
+            raise UserError(
+                f"--resume continues the run's own grid; {', '.join(given)} cannot change it",
+                f"drop {', '.join(given)}, or start a new run without --resume",
+            )
+        resumed = store.open(resume)
+        saved = resumed.manifest.grid
+        if saved is None:
+            raise UserError(
+                f"run {resumed.run_id} records no grid (it was not made by `crucible run`)",
+                "start a new run without --resume",
+            )
+        variants, fixtures, epochs = saved.variants, saved.fixtures, saved.epochs
+        provider = provider or saved.provider
+    if replay:
+        if provider not in (None, "replay"):
+            raise UserError("--replay contradicts --provider " + str(provider), "use one of them")
+        provider = "replay"
+    grid = Grid(variants=split(variants), fixtures=split(fixtures), epochs=epochs or 1, provider=provider)
+    return grid, resumed
+
+
+def _cells(config: CrucibleConfig, asked: Grid, chosen: str) -> tuple[Grid, list[Cell]]:
+    """The grid as it will be stored (defaults filled in) and its cells; bad variants, fixtures or
+    models fail here, before anything is written."""
+    from harness.agents.variants import load_variant, resolve_model
+    from harness.fixtures import find_fixture, list_fixtures
+    from harness.pipeline.cell import grid
+
+    root = config.project_root
+    specs = asked.variants or sorted(f"agents/{p.name}" for p in (root / "agents").glob("*.md"))
+    loaded_variants = [load_variant(spec, root) for spec in specs]
+    loaded_fixtures = [find_fixture(root, f) for f in asked.fixtures] or list_fixtures(root)
+    if not loaded_variants or not loaded_fixtures:
+        raise UserError("nothing to run", "add variants under agents/ and fixtures under fixtures/")
+    for variant in loaded_variants:
+        resolve_model(variant, config.agent)
+    stored = Grid(
+        variants=specs, fixtures=[f.id for f in loaded_fixtures], epochs=asked.epochs, provider=chosen
+    )
+    return stored, grid(loaded_variants, loaded_fixtures, asked.epochs)
+
+
+def _clear_leftovers(run_dir: RunDir, engines: list[Engine]) -> None:
+    """Before a resume: the temporary files and containers an interrupted run left."""
+    run_dir.remove_partial_writes()
+    left = sum(engine.backend.cleanup(run_dir.run_id)["containers"] for engine in engines)
+    if left:
+        err.print(f"removed {left} containers left behind by the interrupted run")
+
+
+def _interrupted(run_dir: RunDir, engines: list[Engine]) -> NoReturn:
+    """Ctrl-C: stop the samples in flight, remove their containers, say how to resume, exit 130."""
+    for engine in engines:
+        engine.backend.stop()  # samples still in flight can start nothing new
+    time.sleep(STOP_GRACE_S)  # ... and what they had just asked the engine for exists by now
+    for engine in engines:
+        engine.backend.cleanup(run_dir.run_id)
+    err.print(f"interrupted; continue with `crucible run --resume {run_dir.run_id}`")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)  # samples still in flight in worker threads must not hold the exit up
+
+
+def summary_table(records: list[SampleRecord]) -> Table:
+    table = Table("sample", "status", "tests", "migrations", "security", "turns", "cost $", "reason")
+    for r in records:
+        tests = f"{r.tests.passed}/{r.tests.total}" if r.tests else "-"
+        migrations = f"{r.migrations.score():.2f}" if r.migrations else "-"
+        security = (
+            (f"{r.security.score():.2f}" + ("" if r.security.secure else " INSECURE")) if r.security else "-"
+        )
+        turns = str(r.generation.turns) if r.generation else "-"
+        cost = f"{r.generation.dollars:.3f}" if r.generation else "-"
+        colour = {SampleStatus.OK: "green", SampleStatus.MODEL_FAILURE: "yellow"}.get(r.status, "red")
+        table.add_row(
+            r.sample_id,
+            f"[{colour}]{r.status.value}[/]",
+            tests,
+            migrations,
+            security,
+            turns,
+            cost,
+            r.reason[:80],
+        )
+    return table

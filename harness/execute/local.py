@@ -1,0 +1,172 @@
+"""Executor `local`: the grid's cells concurrently on this machine's engines. Every cell runs in a
+thread of its own; the :class:`~harness.pipeline.cell.Gates` keep at most N samples generating
+(network-bound) and M evaluating (container-bound) at once. Records are returned in grid order, so the
+verdicts do not depend on the limits. A progress line counts the samples in each stage."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from harness.agents.factory import ProviderFactory
+from harness.config import CrucibleConfig
+from harness.pipeline.cell import Cell, Gates, finished, run_cell
+from harness.pipeline.engine import Engine
+from harness.records import SampleRecord
+from harness.sandbox.pool import PodPool
+from harness.store import RunDir
+
+GENERATION_STRIKES = 3
+
+
+class Tally:
+    """Which stage each cell is in, as one line: `generating 2 · evaluating 1 · done 5/12 (...)`."""
+
+    def __init__(self, total: int, show: Callable[[str], None]) -> None:
+        self.total, self.show = total, show
+        self.stages: dict[str, str] = {}
+        self.outcomes: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def stage(self, cell: Cell, stage: str) -> None:
+        with self.lock:
+            self.stages[cell.sample_id] = stage
+            self._show()
+
+    def done(self, cell: Cell, record: SampleRecord) -> None:
+        with self.lock:
+            self.stages.pop(cell.sample_id, None)
+            self.outcomes[record.status.value] += 1
+            self._show()
+
+    def _show(self) -> None:
+        counts = Counter(self.stages.values())
+        busy = [
+            f"{stage} {counts[stage]}" for stage in ("generating", "waiting", "evaluating") if counts[stage]
+        ]
+        finished = sum(self.outcomes.values())
+        outcomes = ", ".join(f"{n} {status}" for status, n in sorted(self.outcomes.items()))
+        self.show(
+            " · ".join([*busy, f"done {finished}/{self.total}" + (f" ({outcomes})" if outcomes else "")])
+        )
+
+
+class Breaker:
+    """After GENERATION_STRIKES generation failures in a row (a provider that is down, a key that is
+    refused), the cells not yet started are not attempted: they are stored as infra failures naming the
+    cause, and a resume retries them. Told inside the generate gate, so no cell slips through."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.failures: list[str] = []
+
+    def open_reason(self) -> str:
+        with self.lock:
+            if len(self.failures) < GENERATION_STRIKES:
+                return ""
+            return (
+                f"not attempted: generation failed {len(self.failures)} times in a row ({self.failures[-1]})"
+            )
+
+    def generated(self, failure: str) -> None:
+        with self.lock:
+            self.failures = [*self.failures, failure] if failure else []
+
+
+def run_grid(
+    engines: Engine | list[Engine],
+    cells: list[Cell],
+    providers: ProviderFactory,
+    run: RunDir,
+    progress: Callable[[str], None] = lambda _l: None,
+    generate: int = 1,
+    evaluate: int = 1,
+) -> list[SampleRecord]:
+    """Every cell's record, in grid order. Each engine takes cells from one shared queue, with at most
+    ``generate`` of its samples generating and ``evaluate`` evaluating at any time (an engine's own
+    `evaluate_slots`, when configured, wins)."""
+    engines = engines if isinstance(engines, list) else [engines]
+    tally = Tally(len(cells), progress)
+    breaker = Breaker()
+    records: dict[int, SampleRecord] = {}
+    work: queue.Queue[tuple[int, Cell]] = queue.Queue()
+    for index, cell in enumerate(cells):
+        done = finished(run, cell)
+        if done is None:
+            work.put((index, cell))
+        else:
+            records[index] = done
+            tally.done(cell, done)
+
+    def worker(engine: Engine, gates: Gates) -> None:
+        while True:
+            try:
+                index, cell = work.get_nowait()
+            except queue.Empty:
+                return
+            record = run_cell(engine, cell, providers, run, gates)
+            records[index] = record
+            tally.done(cell, record)
+
+    jobs = []
+    for engine in engines:
+        slots = _slots(engine, evaluate)
+        gates = Gates(generate, slots, tally.stage, breaker.open_reason, breaker.generated)
+        jobs += [(engine, gates)] * max(1, min(work.qsize(), generate + slots))
+    pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="cell")
+    try:
+        for future in [pool.submit(worker, engine, gates) for engine, gates in jobs]:
+            future.result()
+    except BaseException:
+        # Ctrl-C (or a bug): start nothing new; the caller removes the run's containers and exits
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return [records[index] for index in range(len(cells))]
+
+
+def _slots(engine: Engine, default: int) -> int:
+    for settings in engine.config.sandbox.engines:
+        if settings.evaluate_slots and engine.url == settings.url:
+            return settings.evaluate_slots
+    return default
+
+
+def run_local(
+    config: CrucibleConfig,
+    engines: list[Engine],
+    cells: list[Cell],
+    providers: ProviderFactory,
+    _provider: str,
+    run: RunDir,
+    progress: Callable[[str], None],
+) -> list[SampleRecord]:
+    """The run's cells on this machine's engines, with warm pods; afterwards nothing of the run is left
+    on any engine."""
+    warm = config.run.warm_limit()
+    if warm:
+        engines = [
+            replace(e, pods=PodPool(e.backend, e.images.postgres.tag, run.run_id, warm)) for e in engines
+        ]
+    try:
+        return run_grid(
+            engines,
+            cells,
+            providers,
+            run,
+            progress,
+            generate=config.run.generate_limit(),
+            evaluate=config.run.evaluate_limit(),
+        )
+    finally:
+        for engine in engines:
+            if engine.pods is not None:
+                engine.pods.close()
+            # every sample is over: what is left of the run (pods of attempts the engine lost) is garbage
+            with contextlib.suppress(Exception):  # an engine that is away keeps its labels for later
+                engine.backend.cleanup(run.run_id)

@@ -1,0 +1,163 @@
+"""Migration tools a workspace may use, each driven through its own command line inside the pod's
+migrate container: the revision graph in apply order, and commands to move one step up or down."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from harness._util.crashlog import summarise_failure
+from harness._util.registry import Registry
+from harness.errors import SubmissionError
+from harness.sandbox import Container, ExecResult
+
+ALEMBIC_GRAPH = """
+import json
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+script = ScriptDirectory.from_config(Config("alembic.ini"))
+order = list(script.walk_revisions("base", "heads"))
+order.reverse()
+def down(r):
+    d = r.down_revision
+    return list(d) if isinstance(d, (tuple, list)) else ([d] if d else [])
+nodes = [{"id": r.revision, "down": down(r), "doc": (r.doc or "").strip()} for r in order]
+print(json.dumps({"heads": list(script.get_heads()), "conflicts": [], "nodes": nodes}))
+"""
+DJANGO_GRAPH = """
+import json
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+executor = MigrationExecutor(connection)
+loader = executor.loader
+plan = executor.migration_plan(loader.graph.leaf_nodes(), clean_start=True)
+seen = {}
+nodes = []
+for migration, _ in plan:
+    app, name = migration.app_label, migration.name
+    previous = seen.get(app)
+    seen[app] = name
+    doc = "; ".join(op.describe() for op in migration.operations)
+    nodes.append({"id": f"{app}.{name}", "down": [f"{app}.{previous}" if previous else f"{app}.zero"],
+                  "doc": doc})
+conflicts = [f"{app}: {', '.join(names)}" for app, names in loader.detect_conflicts().items()]
+print(json.dumps({"heads": [f"{a}.{n}" for a, n in loader.graph.leaf_nodes()], "conflicts": conflicts,
+                  "nodes": nodes}))
+"""
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    down: str  # the target that undoes this node alone
+    doc: str
+
+
+@dataclass(frozen=True)
+class Graph:
+    heads: list[str]
+    conflicts: list[str]
+    nodes: list[Node]
+
+    @property
+    def single_head(self) -> bool:
+        return not self.conflicts
+
+
+Runner = Callable[[list[str]], ExecResult]
+
+
+class Driver(Protocol):
+    tool: str
+    migrate: Container
+
+    def graph(self) -> Graph: ...
+
+    def up_to(self, run: Runner, node: Node) -> ExecResult: ...
+
+    def down_from(self, run: Runner, node: Node) -> ExecResult: ...
+
+    def all_up(self, run: Runner) -> ExecResult: ...
+
+    def all_down(self, run: Runner) -> ExecResult: ...
+
+
+def _read_graph(result: ExecResult, tool: str) -> Graph:
+    if not result.ok:
+        raise SubmissionError(
+            f"cannot read the {tool} migration graph: {summarise_failure(result.out + result.err)}"
+        )
+    data = json.loads(result.out.strip().splitlines()[-1])
+    nodes = [
+        Node(n["id"], n["down"][0] if len(n["down"]) == 1 else "", n["doc"][:200]) for n in data["nodes"]
+    ]
+    return Graph(list(data["heads"]), list(data["conflicts"]), nodes)
+
+
+class AlembicDriver:
+    tool = "alembic"
+
+    def __init__(self, migrate: Container, timeout: float) -> None:
+        self.migrate, self.timeout = migrate, timeout
+
+    def graph(self) -> Graph:
+        graph = _read_graph(
+            self.migrate.exec(["python", "-c", ALEMBIC_GRAPH], timeout=self.timeout), self.tool
+        )
+        conflicts = [] if len(graph.heads) <= 1 else [f"{len(graph.heads)} heads: {', '.join(graph.heads)}"]
+        return Graph(graph.heads, conflicts, graph.nodes)
+
+    def up_to(self, run: Runner, node: Node) -> ExecResult:
+        return run(["alembic", "upgrade", node.id])
+
+    def down_from(self, run: Runner, node: Node) -> ExecResult:
+        return run(["alembic", "downgrade", node.down or "-1"])
+
+    def all_up(self, run: Runner) -> ExecResult:
+        return run(["alembic", "upgrade", "heads"])
+
+    def all_down(self, run: Runner) -> ExecResult:
+        return run(["alembic", "downgrade", "base"])
+
+
+class DjangoDriver:
+    tool = "django"
+
+    def __init__(self, migrate: Container, timeout: float) -> None:
+        self.migrate, self.timeout = migrate, timeout
+
+    def graph(self) -> Graph:
+        command = ["python", "manage.py", "shell", "-c", DJANGO_GRAPH]
+        return _read_graph(self.migrate.exec(command, timeout=self.timeout), self.tool)
+
+    def up_to(self, run: Runner, node: Node) -> ExecResult:
+        app, name = node.id.split(".", 1)
+        return run(["python", "manage.py", "migrate", "--noinput", app, name])
+
+    def down_from(self, run: Runner, node: Node) -> ExecResult:
+        app, name = node.down.split(".", 1)
+        return run(["python", "manage.py", "migrate", "--noinput", app, name])
+
+    def all_up(self, run: Runner) -> ExecResult:
+        return run(["python", "manage.py", "migrate", "--noinput"])
+
+    def all_down(self, run: Runner) -> ExecResult:
+        """Every app back to zero, dependants first (the reverse of the apply order)."""
+        apps: list[str] = []
+        for node in reversed(self.graph().nodes):
+            app = node.id.split(".", 1)[0]
+            if app not in apps:
+                apps.append(app)
+        result = run(["true"])
+        for app in apps:
+            result = run(["python", "manage.py", "migrate", "--noinput", app, "zero"])
+            if not result.ok:
+                return result
+        return result
+
+
+DRIVERS: Registry[Callable[[Container, float], Driver]] = Registry("migration tool", "[migrations] tool")
+DRIVERS.add("alembic", AlembicDriver)
+DRIVERS.add("django", DjangoDriver)

@@ -1,0 +1,134 @@
+"""Drive a workspace's migrations (Alembic or Django) step by step inside an eval pod, snapshotting the schema
+from PostgreSQL's catalog around every step (the "stairway"): upgrade one revision, downgrade it,
+upgrade it again, with rows seeded before each round trip; finally downgrade to base."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+from harness.errors import SubmissionError
+from harness.records.migrations import MigrationReport, RevisionCheck
+from harness.score.migrations.drivers import Driver, Node, Runner
+from harness.score.migrations.pgclient import PgClient
+from harness.score.migrations.snapshot import Snapshot, diff
+
+STAIRWAY_DB = "crucible_stairway"
+PLAIN_DB = "crucible_plain"
+SEED_ROWS = 3
+
+
+def compare_rows(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Per table and column: values present before a round trip that are gone or changed after it
+    (compared as multisets, so row order does not matter)."""
+    lines = []
+    for table, rows in before.items():
+        now = after.get(table)
+        if isinstance(now, dict):
+            lines.append(f"rows of {table} cannot be read after the round trip: {now.get('error', '')}")
+            continue
+        now = now or []
+        if len(now) < len(rows):
+            lines.append(f"{table}: {len(rows) - len(now)} of {len(rows)} rows deleted by the round trip")
+        for column in rows[0] if rows else {}:
+            old = Counter(json.dumps(r.get(column), default=str) for r in rows)
+            new = Counter(json.dumps(r.get(column), default=str) for r in now)
+            lost = old - new
+            if lost and len(now) >= len(rows):
+                example = next(iter(lost))
+                after_values = sorted((new - old).elements())[:1]
+                becomes = f" -> {after_values[0]}" if after_values else ""
+                count = sum(lost.values())
+                lines.append(
+                    f"{table}.{column}: {count} of {len(rows)} values not preserved (e.g. {example}{becomes})"
+                )
+    return lines
+
+
+def _round_trip(
+    db: PgClient, driver: Driver, run: Runner, node: Node, previous: Snapshot, offset: int
+) -> tuple[RevisionCheck, bool]:
+    """Up to ``node``, down one step, up again; True when the database is left at ``node``."""
+    check: dict[str, Any] = {"revision": node.id, "doc": node.doc}
+    live = previous.without_version_tables()
+    columns = {table: list(cols) for table, cols in live.tables.items()}
+    before_rows: dict[str, Any] = {}
+    if columns:
+        seeded = db.seed(SEED_ROWS, offset)
+        check["seeded_rows"] = sum(len(rows) for rows in seeded["written"].values())
+        before_rows = db.rows(columns)
+    up = driver.up_to(run, node)
+    if not up.ok:
+        return RevisionCheck(**check, error=f"upgrade failed: {up.gist()}"), False
+    upgraded = db.snapshot().without_version_tables()
+    down = driver.down_from(run, node)
+    if not down.ok:
+        return RevisionCheck(**check, upgrade_ok=True, error=f"downgrade failed: {down.gist()}"), True
+    check["downgrade_diff"] = diff(live, db.snapshot().without_version_tables())
+    if before_rows:
+        check["data_diff"] = compare_rows(before_rows, db.rows(columns))
+    again = driver.up_to(run, node)
+    if not again.ok:
+        error = f"upgrade after downgrade failed: {again.gist()}"
+        return RevisionCheck(**check, upgrade_ok=True, downgrade_ok=True, error=error), False
+    check["reupgrade_diff"] = diff(upgraded, db.snapshot().without_version_tables())
+    return RevisionCheck(**check, upgrade_ok=True, downgrade_ok=True, reupgrade_ok=True), True
+
+
+def run_stairway(driver: Driver, pg: PgClient, app_url_base: str, timeout: float) -> MigrationReport:
+    """Check the workspace's migration history on two fresh databases of the pod: a plain
+    empty -> all applied -> all reverted, then the per-revision stairway. ``app_url_base`` is the app
+    role's URL without the database name."""
+    started = time.monotonic()
+
+    def runner(database: str) -> Runner:
+        env = {"DATABASE_URL": f"{app_url_base}/{database}"}
+        return lambda argv: driver.migrate.exec(argv, timeout=timeout, env=env)
+
+    try:
+        graph = driver.graph()
+    except SubmissionError as exc:
+        return MigrationReport(
+            tool=driver.tool, error=exc.message, seconds=round(time.monotonic() - started, 3)
+        )
+    pg.create_database(PLAIN_DB)
+    plain, plain_run = pg.on(PLAIN_DB), runner(PLAIN_DB)
+    empty = plain.snapshot().without_version_tables()
+    to_head = driver.all_up(plain_run)
+    error, base_clean, base_diff = "", False, []
+    if not to_head.ok:
+        error = f"upgrade from an empty database failed: {to_head.gist()}"
+    else:
+        to_base = driver.all_down(plain_run)
+        if to_base.ok:
+            final = plain.snapshot()
+            base_clean, base_diff = final.is_empty(), diff(empty, final.without_version_tables())
+        else:
+            base_diff = [f"reverting every migration failed: {to_base.gist()}"]
+    pg.create_database(STAIRWAY_DB)
+    db, run = pg.on(STAIRWAY_DB), runner(STAIRWAY_DB)
+    previous = db.snapshot()
+    checks: list[RevisionCheck] = []
+    for index, node in enumerate(graph.nodes):
+        check, at_revision = _round_trip(db, driver, run, node, previous, offset=100 * (index + 1))
+        checks.append(check)
+        if not at_revision or check.error:
+            checks += [
+                RevisionCheck(revision=n.id, doc=n.doc, error=f"not reached: stopped at {check.revision}")
+                for n in graph.nodes[index + 1 :]
+            ]
+            break
+        previous = db.snapshot()
+    return MigrationReport(
+        tool=driver.tool,
+        heads=graph.heads,
+        single_head=graph.single_head,
+        upgrade_from_empty=to_head.ok,
+        error=error,
+        revisions=checks,
+        base_clean=base_clean,
+        base_diff=base_diff,
+        seconds=round(time.monotonic() - started, 3),
+    )
