@@ -74,10 +74,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: every worker writes its samples into the controller's run."""
-    node.workerinput[RUN_ID_INPUT] = _run(node.config).run_id
+    node.workerinput[RUN_ID_INPUT] = _session_run(node.config).run_id
 
 
-def _run(config: pytest.Config) -> RunDir:
+def _session_run(config: pytest.Config) -> RunDir:
     """The session's run: opened by the controller (or a lone process), joined by xdist workers."""
     if RUN_KEY not in config.stash:
         store = RunStore(_project(config).reports_path)
@@ -113,7 +113,7 @@ def crucible_sample(request: pytest.FixtureRequest, crucible_cell: Any) -> Sampl
     settings = _project(config)
     if ENGINE_KEY not in config.stash:
         config.stash[ENGINE_KEY] = Engine.start(settings)
-    run = _run(config)
+    run = _session_run(config)
     done = finished(run, crucible_cell)
     return done or run_cell(config.stash[ENGINE_KEY], crucible_cell, _providers(config, settings), run)
 

@@ -6,7 +6,6 @@ pointing at the newest run, and the one run lifecycle: :meth:`RunStore.start` op
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from harness import __version__
-from harness._util.fs import atomic_write_bytes
+from harness._util.fs import atomic_symlink, atomic_write_bytes
 from harness.errors import StoreError
 from harness.records import Grid, Record, RunManifest, RunStatus, utc_now
 
@@ -178,14 +177,4 @@ class RunStore:
         return sorted(p.name for p in self.runs.iterdir() if (p / "run.json").is_file())
 
     def point_latest(self, run_id: str) -> None:
-        link = self.root / "latest"
-        tmp = self.root / f".latest.{secrets.token_hex(4)}"
-        try:
-            os.symlink(Path("runs") / run_id, tmp)
-            os.replace(tmp, link)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise StoreError(
-                f"cannot update {link}: {exc.strerror}", "fix permissions of the reports dir"
-            ) from exc
+        atomic_symlink(Path("runs") / run_id, self.root / "latest")

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Set up everything, then run the whole test suite: lint, types, and every test (Docker ones included).
+# Set up everything, then run the whole test suite: lint, types, the architecture's rules, and every test
+# (Docker ones included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 .venv/bin/ruff check harness tests benchmarks scripts evals
 .venv/bin/ruff format --check harness tests benchmarks scripts evals
 .venv/bin/mypy
+# the layers of harness/ (import-linter), no import circle, modules and functions within their limits
+.venv/bin/lint-imports --no-cache
+.venv/bin/python scripts/check_architecture.py
 .venv/bin/pytest "$@"
 # the eval suite itself: the bundled variants x fixtures, replayed when no ANTHROPIC_API_KEY is set
 .venv/bin/pytest evals/ -p no:cacheprovider

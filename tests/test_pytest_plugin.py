@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from harness.records import RunManifest, RunStatus
+
 pytest_plugins = ["pytester"]
 PROJECT = Path(__file__).parent.parent
 TEST = """
@@ -115,3 +117,6 @@ def test_xdist_workers_share_one_run_and_one_report(project: pytest.Pytester, im
         and "## backend-engineer vs backend-engineer-checklist" in summary
     )
     assert "migrations: FAILS" in summary
+    manifest = RunManifest.model_validate_json((runs[0] / "run.json").read_text())
+    assert manifest.kind == "pytest" and manifest.status is RunStatus.COMPLETE and manifest.finished_at
+    assert manifest.grid is not None and manifest.grid.provider == "replay"

@@ -5,7 +5,7 @@ import pytest
 
 from harness._util.fs import atomic_write_bytes
 from harness.errors import StoreError
-from harness.records import RunManifest, RunStatus, SmokeRecord
+from harness.records import Grid, RunManifest, RunStatus, SmokeRecord
 from harness.store import RunStore, new_run_id
 
 
@@ -98,3 +98,46 @@ def test_partial_writes_of_a_killed_process_are_removed(tmp_path: Path) -> None:
     (run.path / "samples" / "s1" / ".record.json.abc123.tmp").write_text('{"half": ')
     assert run.remove_partial_writes() == 1
     assert not list(run.path.rglob("*.tmp")) and (run.path / "samples" / "s1" / "pod.json").is_file()
+
+
+def test_start_opens_a_running_run_with_its_grid(tmp_path: Path) -> None:
+    grid = Grid(variants=["agents/a.md"], fixtures=["jwt-auth"], epochs=2, provider="replay")
+    run = RunStore(tmp_path).start("run", settings={"x": 1}, grid=grid, note="n")
+    manifest = run.manifest
+    assert (manifest.kind, manifest.status, manifest.grid, manifest.config, manifest.note) == (
+        "run",
+        RunStatus.RUNNING,
+        grid,
+        {"x": 1},
+        "n",
+    )
+    assert manifest.finished_at is None and manifest.crucible_version
+
+
+def test_lifecycle_marks_complete_failed_and_interrupted(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    done = store.start("score")
+    with done.lifecycle():
+        pass
+    assert done.manifest.status is RunStatus.COMPLETE and done.manifest.finished_at is not None
+
+    failed = store.start("score")
+    with failed.lifecycle() as outcome:
+        outcome.failed = True
+    assert failed.manifest.status is RunStatus.FAILED
+
+    crashed = store.start("score")
+    with pytest.raises(RuntimeError), crashed.lifecycle():
+        raise RuntimeError("boom")
+    assert crashed.manifest.status is RunStatus.FAILED
+
+    stopped = store.start("run")
+    with pytest.raises(KeyboardInterrupt), stopped.lifecycle():
+        raise KeyboardInterrupt
+    assert stopped.manifest.status is RunStatus.INTERRUPTED and stopped.manifest.finished_at is not None
+
+
+def test_mark_running_again_clears_the_finish(tmp_path: Path) -> None:
+    run = RunStore(tmp_path).start("run")
+    run.mark(RunStatus.INTERRUPTED)
+    assert run.mark(RunStatus.RUNNING).finished_at is None and run.manifest.status is RunStatus.RUNNING

@@ -56,6 +56,30 @@ def untar_files(data: bytes) -> dict[str, bytes]:
     return files
 
 
+def reroot(data: bytes, dest: str) -> bytes:
+    """The archive with every member (and hard-link target) moved under the absolute folder ``dest``,
+    for an engine that unpacks at ``/``; ValueError for a member that climbs out with ``..``."""
+    prefix = dest.strip("/")
+
+    def rebased(name: str) -> str:
+        parts = [part for part in name.split("/") if part not in ("", ".")]
+        if ".." in parts:
+            raise ValueError(f"archive member {name!r} escapes {dest}")
+        return "/".join([prefix, *parts]) if prefix else "/".join(parts)
+
+    buffer = io.BytesIO()
+    with (
+        tarfile.open(fileobj=io.BytesIO(data), mode="r") as source,
+        tarfile.open(fileobj=buffer, mode="w") as target,
+    ):
+        for member in source.getmembers():
+            member.name = rebased(member.name)
+            if member.islnk():
+                member.linkname = rebased(member.linkname)
+            target.addfile(member, source.extractfile(member) if member.isfile() else None)
+    return buffer.getvalue()
+
+
 def _strip(name: str, components: int) -> str:
     parts = name.split("/")
     return "/".join(parts[components:]) if len(parts) > components else ""

@@ -13,7 +13,6 @@ from rich.console import Console
 from harness.config import CrucibleConfig
 
 if TYPE_CHECKING:
-    from harness.images import ImageSet
     from harness.pipeline.engine import Engine
 
 # Redirected output (CI logs, files) gets wide tables, so that test names and reasons are not cut.
@@ -48,14 +47,3 @@ def start_engines(config: CrucibleConfig) -> list[Engine]:
 
     with err.status("images") as status:
         return Engine.start_all(config, lambda line: status.update(f"images: {line[:100]}"))
-
-
-def images_on_default_engine(config: CrucibleConfig) -> tuple[object, ImageSet]:
-    """A client of the default engine and the images built or reused on it."""
-    from harness.images import ensure_images
-    from harness.sandbox.engine import connect
-
-    client = connect(config.sandbox.docker_host)
-    with err.status("images") as status:
-        images = ensure_images(client, config.images, lambda line: status.update(f"images: {line[:100]}"))
-    return client, images

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from harness.cli._common import config_of, images_on_default_engine, out
+from harness.cli._common import config_of, out, start_engine
 
 app = typer.Typer(no_args_is_help=True, help="Build and inspect Crucible's images.")
 
@@ -18,7 +18,7 @@ app = typer.Typer(no_args_is_help=True, help="Build and inspect Crucible's image
 def build(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Build (or reuse) every image a pod needs: base, runtime and PostgreSQL."""
     started = time.monotonic()
-    _, images = images_on_default_engine(config_of(ctx))
+    images = start_engine(config_of(ctx)).images
     total = time.monotonic() - started
     if as_json:
         out.print_json(json.dumps([json.loads(r.model_dump_json()) for r in images.records()]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from harness import __version__
-from harness.cli._common import config_of, err, images_on_default_engine, out
+from harness.cli._common import config_of, err, out, start_engine
 
 
 def version() -> None:
@@ -29,14 +29,13 @@ def doctor(ctx: typer.Context) -> None:
 def smoke(ctx: typer.Context) -> None:
     """Run the smoke pod: PostgreSQL plus a Python process that talks to it; store the result."""
     from harness.ops.smoke import run_smoke
-    from harness.sandbox import create_backend
     from harness.store import RunStore
 
     config = config_of(ctx)
-    client, images = images_on_default_engine(config)
+    engine = start_engine(config)
     run = RunStore(config.reports_path).start("smoke")
     with run.lifecycle() as outcome, err.status("smoke pod"):
-        record = run_smoke(create_backend(config, images.base.tag, client, name="docker"), images, run.run_id)
+        record = run_smoke(engine.backend, engine.images, run.run_id)
         run.write_record("smoke.json", record)
         outcome.failed = not record.ok
     if not record.ok:

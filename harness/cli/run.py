@@ -43,7 +43,7 @@ def run(
     """Let each variant write a backend for each fixture, then evaluate it. With no API key, replays the
     bundled cassettes."""
     from harness.agents.factory import choose_provider, provider_factory
-    from harness.execute import execute
+    from harness.execute import Execution, execute
     from harness.pipeline.cell import generation_outage
 
     config = config_of(ctx)
@@ -65,7 +65,7 @@ def run(
         _clear_leftovers(run_dir, engines)
     try:
         with run_dir.lifecycle(), err.status("running") as status:
-            records = execute(config, engines, cells, providers, chosen, run_dir, status.update)
+            records = execute(Execution(config, engines, cells, providers, chosen, run_dir, status.update))
     except KeyboardInterrupt:
         _interrupted(run_dir, engines)
     out.print(summary_table(records))

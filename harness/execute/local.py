@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from harness.agents.factory import ProviderFactory
-from harness.config import CrucibleConfig
+from harness.execute.base import Execution
 from harness.pipeline.cell import Cell, Gates, finished, run_cell
 from harness.pipeline.engine import Engine
 from harness.records import SampleRecord
@@ -137,17 +137,10 @@ def _slots(engine: Engine, default: int) -> int:
     return default
 
 
-def run_local(
-    config: CrucibleConfig,
-    engines: list[Engine],
-    cells: list[Cell],
-    providers: ProviderFactory,
-    _provider: str,
-    run: RunDir,
-    progress: Callable[[str], None],
-) -> list[SampleRecord]:
+def run_local(execution: Execution) -> list[SampleRecord]:
     """The run's cells on this machine's engines, with warm pods; afterwards nothing of the run is left
     on any engine."""
+    config, run, engines = execution.config, execution.run, execution.engines
     warm = config.run.warm_limit()
     if warm:
         engines = [
@@ -156,10 +149,10 @@ def run_local(
     try:
         return run_grid(
             engines,
-            cells,
-            providers,
+            execution.cells,
+            execution.providers,
             run,
-            progress,
+            execution.progress,
             generate=config.run.generate_limit(),
             evaluate=config.run.evaluate_limit(),
         )

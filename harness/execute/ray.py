@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from harness._util.archive import safe_extract, tar_tree
-from harness.agents.factory import ProviderFactory, provider_factory
+from harness.agents.factory import provider_factory
 from harness.config import CrucibleConfig
 from harness.errors import InfraError
+from harness.execute.base import Execution
 from harness.pipeline.cell import Cell, finished, infra_failure, run_cell
 from harness.pipeline.engine import Engine
 from harness.records import SampleRecord, SampleStatus
@@ -55,17 +56,63 @@ def _unpack(run: RunDir, record_json: str, archive: bytes) -> SampleRecord:
     return record
 
 
-def run_ray(
-    config: CrucibleConfig,
-    _engines: list[Engine],
-    cells: list[Cell],
-    _providers: ProviderFactory,
-    provider: str,
-    run: RunDir,
-    progress: Callable[[str], None],
-) -> list[SampleRecord]:
+def run_ray(execution: Execution) -> list[SampleRecord]:
     """Executor `ray`: the cells on the cluster at `run.ray_address` (each node brings its engine)."""
-    return run_grid_ray(config, cells, provider, run, config.run.ray_address, progress)
+    config = execution.config
+    return run_grid_ray(
+        config, execution.cells, execution.provider, execution.run, config.run.ray_address, execution.progress
+    )
+
+
+class _Grid:
+    """The driver's view of the cells on the cluster: tasks in flight, lost tasks waiting to be
+    submitted again, why earlier attempts were abandoned, and the records so far."""
+
+    def __init__(
+        self, task: Any, config: CrucibleConfig, cells: list[Cell], provider: str, run: RunDir
+    ) -> None:
+        self.task, self.cells, self.provider, self.run = task, cells, provider, run
+        self.config_json = config.model_dump_json()
+        self.records: dict[int, SampleRecord] = {}
+        self.pending: dict[Any, tuple[int, Cell, int]] = {}
+        self.later: list[tuple[float, int, Cell, int]] = []  # (when, index, cell, attempt)
+        self.lost: dict[int, list[str]] = {}  # index -> why its earlier attempts were abandoned
+
+    def submit(self, index: int, cell: Cell, attempt: int) -> None:
+        ref = self.task.remote(self.config_json, cell, self.run.run_id, self.provider)
+        self.pending[ref] = (index, cell, attempt)
+
+    def submit_due(self) -> None:
+        for item in [x for x in self.later if x[0] <= time.monotonic()]:
+            self.later.remove(item)
+            self.submit(*item[1:])
+
+    def collect(self, ref: Any, progress: Callable[[str], None]) -> None:
+        """One finished task: its record stored, or the cell submitted again."""
+        import ray
+
+        index, cell, attempt = self.pending.pop(ref)
+        try:
+            record = _unpack(self.run, *ray.get(ref))
+        except ray.exceptions.RayError as exc:
+            # the task was lost with its worker or node: not the sample's fault; once the cluster has
+            # noticed (a few seconds), it runs elsewhere
+            why = f"infrastructure: ray: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
+            if attempt < LOST_ATTEMPTS:
+                self.lost.setdefault(index, []).append(f"attempt {attempt}: {why}")
+                self.later.append((time.monotonic() + LOST_DELAY_S * attempt, index, cell, attempt + 1))
+                progress(f"{cell.sample_id}: {why}; submitted again")
+                return
+            record = infra_failure(self.run, cell, why, attempts=ATTEMPTS)
+        if record.status is SampleStatus.INFRA_FAILURE and attempt < ATTEMPTS:
+            self.lost.setdefault(index, []).append(f"attempt {attempt}: {record.reason}")
+            self.submit(index, cell, attempt + 1)
+            return
+        retries = self.lost.get(index, []) + record.retries
+        record = record.model_copy(update={"attempts": max(record.attempts, attempt), "retries": retries})
+        self.run.write_record(f"samples/{cell.sample_id}/record.json", record)
+        self.records[index] = record
+        progress(f"done {len(self.records)}/{len(self.cells)} ({cell.sample_id}: {record.status.value})")
 
 
 def run_grid_ray(
@@ -82,56 +129,24 @@ def run_grid_ray(
     env = {k: os.environ[k] for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL") if k in os.environ}
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, runtime_env={"env_vars": env})
     task = ray.remote(run_remote_cell).options(num_cpus=0, resources={RESOURCE: 1}, max_retries=0)
-    config_json = config.model_dump_json()
-    records: dict[int, SampleRecord] = {}
-    pending: dict[Any, tuple[int, Cell, int]] = {}
-    later: list[tuple[float, int, Cell, int]] = []  # (when, index, cell, attempt): lost tasks to resubmit
-    lost: dict[int, list[str]] = {}  # index -> why its earlier attempts were abandoned
-
-    def submit(index: int, cell: Cell, attempt: int) -> None:
-        pending[task.remote(config_json, cell, run.run_id, provider)] = (index, cell, attempt)
-
+    grid = _Grid(task, config, cells, provider, run)
     for index, cell in enumerate(cells):
         done = finished(run, cell)
         if done is not None:
-            records[index] = done
+            grid.records[index] = done
         else:
-            submit(index, cell, 1)
+            grid.submit(index, cell, 1)
     try:
-        while pending or later:
-            for item in [x for x in later if x[0] <= time.monotonic()]:
-                later.remove(item)
-                submit(*item[1:])
-            if not pending:
+        while grid.pending or grid.later:
+            grid.submit_due()
+            if not grid.pending:
                 time.sleep(0.5)
                 continue
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-            if not ready:
-                continue
-            index, cell, attempt = pending.pop(ready[0])
-            try:
-                record = _unpack(run, *ray.get(ready[0]))
-            except ray.exceptions.RayError as exc:
-                # the task was lost with its worker or node: not the sample's fault; once the cluster has
-                # noticed (a few seconds), it runs elsewhere
-                why = f"infrastructure: ray: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
-                if attempt < LOST_ATTEMPTS:
-                    lost.setdefault(index, []).append(f"attempt {attempt}: {why}")
-                    later.append((time.monotonic() + LOST_DELAY_S * attempt, index, cell, attempt + 1))
-                    progress(f"{cell.sample_id}: {why}; submitted again")
-                    continue
-                record = infra_failure(run, cell, why, attempts=ATTEMPTS)
-            if record.status is SampleStatus.INFRA_FAILURE and attempt < ATTEMPTS:
-                lost.setdefault(index, []).append(f"attempt {attempt}: {record.reason}")
-                submit(index, cell, attempt + 1)
-                continue
-            retries = lost.get(index, []) + record.retries
-            record = record.model_copy(update={"attempts": max(record.attempts, attempt), "retries": retries})
-            run.write_record(f"samples/{cell.sample_id}/record.json", record)
-            records[index] = record
-            progress(f"done {len(records)}/{len(cells)} ({cell.sample_id}: {record.status.value})")
+            ready, _ = ray.wait(list(grid.pending), num_returns=1, timeout=1.0)
+            if ready:
+                grid.collect(ready[0], progress)
     except BaseException:
-        for ref in pending:
+        for ref in grid.pending:
             ray.cancel(ref, force=True)
         raise
-    return [records[index] for index in range(len(cells))]
+    return [grid.records[index] for index in range(len(cells))]

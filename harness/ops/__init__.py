@@ -1,0 +1,1 @@
+"""Operating the machine: `crucible doctor` (is it ready?) and `crucible smoke` (does a pod work?)."""

@@ -90,7 +90,7 @@ def retry_infra(engine: Engine, run_id: str, scope: str, work: Callable[[int], T
     for attempt in range(1, INFRA_ATTEMPTS + 1):
         tried.attempts = attempt
         try:
-            tried.value = work(attempt)
+            tried.value, tried.error = work(attempt), None
             return tried
         except InfraError as exc:
             tried.error = exc

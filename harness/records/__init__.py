@@ -158,3 +158,10 @@ class SampleRecord(Record):
     seconds: dict[str, float] = Field(default_factory=dict)
     started_at: datetime = Field(default_factory=utc_now)
     finished_at: datetime | None = None
+
+    def failing(self, check: Check) -> list[str] | None:
+        """The names of the failing checks of one kind, as a mutant's `[expect]` names them; None when
+        the sample has no results of that kind."""
+        results = {Check.TESTS: self.tests, Check.MIGRATIONS: self.migrations, Check.SECURITY: self.security}
+        found = results[check]
+        return None if found is None else found.failing()

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from harness.records import SampleRecord, SampleStatus
+from harness.records import Check, SampleRecord, SampleStatus
 from harness.report.stats import compare, frame, gate, summarise
 from harness.store import RunDir
 
@@ -69,15 +69,15 @@ def junit(records: list[SampleRecord]) -> bytes:
             checks: list[tuple[str, str | None, bool]] = [
                 ("status", r.reason or None, r.status is SampleStatus.INFRA_FAILURE)
             ]
-            if r.tests:
-                checks.append(
-                    ("tests", None if r.tests.all_pass else ", ".join(r.tests.failing()[:10]), False)
-                )
-            if r.migrations:
-                failing = r.migrations.failing()
-                checks.append(("migrations", ", ".join(failing) or None, False))
-            if r.security:
-                checks.append(("security", ", ".join(r.security.failing()) or None, False))
+            for kind in Check:
+                failing = r.failing(kind)
+                if failing is None:
+                    continue
+                if kind is Check.TESTS:
+                    problem = None if r.tests and r.tests.all_pass else ", ".join(failing[:10])
+                else:
+                    problem = ", ".join(failing) or None
+                checks.append((kind.value, problem, False))
             for check, problem, is_error in checks:
                 count += 1
                 case = ET.SubElement(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from harness._util.registry import Registry
 from harness.config import CrucibleConfig
 from harness.errors import ConfigError
 from harness.sandbox.base import (
@@ -64,10 +65,11 @@ def _local(config: CrucibleConfig, holder_image: str | None, client: Any | None)
     return LocalBackend(limits_from(config))
 
 
-BACKENDS: dict[str, Callable[[CrucibleConfig, str | None, Any | None], SandboxBackend]] = {
-    "docker": _docker,
-    "local": _local,
-}
+BACKENDS: Registry[Callable[[CrucibleConfig, str | None, Any | None], SandboxBackend]] = Registry(
+    "sandbox backend", "sandbox.backend"
+)
+BACKENDS.add("docker", _docker)
+BACKENDS.add("local", _local)
 
 
 def create_backend(
@@ -76,11 +78,6 @@ def create_backend(
     client: Any | None = None,
     name: str | None = None,
 ) -> SandboxBackend:
-    chosen = name or config.sandbox.backend
-    try:
-        factory = BACKENDS[chosen]
-    except KeyError:
-        raise ConfigError(
-            f"sandbox.backend = {chosen!r} is unknown", f"use one of {sorted(BACKENDS)}"
-        ) from None
-    return factory(config, holder_image, client)
+    """The backend called ``name`` (default `sandbox.backend`). The docker backend runs pods of
+    ``holder_image`` on ``client`` (default: the engine of `sandbox.docker_host`)."""
+    return BACKENDS.get(name or config.sandbox.backend)(config, holder_image, client)

@@ -9,17 +9,16 @@ exec runs under ``timeout`` inside the container and under a host-side watchdog.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import secrets
 import socket
-import tarfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness._util.archive import reroot
 from harness.errors import SandboxError
 from harness.sandbox.base import (
     LABEL_OWNER,
@@ -61,29 +60,6 @@ def _read_capped(chunks: Any, cap: int) -> tuple[bytes, bytes, bool]:
                 buffer.extend(data[: max(room, 0)])
                 truncated = True
     return bytes(out), bytes(err), truncated
-
-
-def _rebase(name: str, prefix: str, dest: str) -> str:
-    parts = [part for part in name.split("/") if part not in ("", ".")]
-    if ".." in parts:
-        raise SandboxError(f"archive member {name!r} escapes {dest}")
-    return "/".join([prefix, *parts]) if prefix else "/".join(parts)
-
-
-def _prefixed(data: bytes, dest: str) -> bytes:
-    """Re-root a tar archive's members under ``dest`` so it can be unpacked at ``/``."""
-    prefix = dest.strip("/")
-    buffer = io.BytesIO()
-    with (
-        tarfile.open(fileobj=io.BytesIO(data), mode="r") as source,
-        tarfile.open(fileobj=buffer, mode="w") as target,
-    ):
-        for member in source.getmembers():
-            member.name = _rebase(member.name, prefix, dest)
-            if member.islnk():
-                member.linkname = _rebase(member.linkname, prefix, dest)
-            target.addfile(member, source.extractfile(member) if member.isfile() else None)
-    return buffer.getvalue()
 
 
 class DockerContainer:
@@ -174,7 +150,7 @@ class DockerContainer:
 
     def put_archive(self, dest: str, data: bytes) -> None:
         try:
-            done = self._pod.client.api.put_archive(self.id, "/", _prefixed(data, dest))
+            done = self._pod.client.api.put_archive(self.id, "/", _rerooted(data, dest))
         except Exception as exc:
             raise SandboxError(f"copying files into {self.name}:{dest} failed: {exc}") from exc
         if not done:
@@ -270,7 +246,7 @@ class DockerPod:
                 **options,
             )
             for dest, archive in (files or {}).items():
-                if not self.client.api.put_archive(container.id, "/", _prefixed(archive, dest)):
+                if not self.client.api.put_archive(container.id, "/", _rerooted(archive, dest)):
                     raise SandboxError(f"copying files into {role}:{dest} failed")
             container.start()
             return container
@@ -396,3 +372,11 @@ class DockerBackend:
     def cleanup(self, run_id: str | None = None, sample_id: str | None = None) -> dict[str, int]:
         labels = {LABEL_RUN: run_id} if sample_id is None else {LABEL_RUN: run_id, LABEL_SAMPLE: sample_id}
         return remove_labelled(self.client, labels)
+
+
+def _rerooted(data: bytes, dest: str) -> bytes:
+    """The archive re-rooted under ``dest``, so that the engine unpacks it at ``/``."""
+    try:
+        return reroot(data, dest)
+    except ValueError as exc:
+        raise SandboxError(str(exc)) from exc

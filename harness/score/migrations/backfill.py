@@ -17,7 +17,7 @@ from typing import Any
 from harness.fixtures import BackfillCheck, Fixture
 from harness.records.migrations import BackfillCheckResult, BackfillReport
 from harness.sandbox import ExecResult
-from harness.score.migrations.drivers import Driver, Node, Runner
+from harness.score.migrations.drivers import Command, Driver, Node
 from harness.score.migrations.pgclient import PgClient
 from harness.score.migrations.snapshot import Snapshot, diff
 from harness.score.migrations.stairway import compare_rows
@@ -30,11 +30,11 @@ def _base(fixture: Fixture) -> str:
     return fixture.spec.brownfield.base_revision
 
 
-def load_existing(driver: Driver, db: PgClient, run: Runner, fixture: Fixture) -> str:
+def load_existing(driver: Driver, db: PgClient, command: Command, fixture: Fixture) -> str:
     """Migrate a fresh database to the starter's revision and load the seed data; the workspace's
     fault when that fails (it changed or removed the starter's history), else ""."""
     base = _base(fixture)
-    up = driver.up_to(run, Node(base, "", ""))
+    up = driver.up_to(command, Node(base, "", ""))
     if not up.ok:
         return f"the starter's revision {base} cannot be reached any more: {up.gist()}"
     error = db.run_script(fixture.seed_sql())
@@ -87,17 +87,17 @@ def run_backfill(
     db = pg.on(BACKFILL_DB)
     env = {"DATABASE_URL": f"{app_url_base}/{BACKFILL_DB}"}
 
-    def run(argv: list[str]) -> ExecResult:
+    def command(argv: list[str]) -> ExecResult:
         return driver.migrate.exec(argv, timeout=timeout, env=env)
 
-    error = load_existing(driver, db, run, fixture)
+    error = load_existing(driver, db, command, fixture)
     if error:
         return BackfillReport(base_revision=base, error=error)
     before = db.snapshot().without_version_tables()
     all_columns = {table: list(columns) for table, columns in before.tables.items()}
     before_rows = db.rows(all_columns)
     seeded = sum(len(rows) for rows in before_rows.values() if isinstance(rows, list))
-    up = driver.all_up(run)
+    up = driver.all_up(command)
     if not up.ok:
         return BackfillReport(
             base_revision=base, seeded_rows=seeded, error=f"upgrade to head failed: {up.gist()}"
@@ -120,7 +120,7 @@ def run_backfill(
         "checks": results,
         "preserved_diff": [line.replace("round trip", "upgrade") for line in preserved],
     }
-    down = driver.down_from(run, Node("head", base, ""))
+    down = driver.down_from(command, Node("head", base, ""))
     if not down.ok:
         return BackfillReport(**report, error=f"downgrade to {base} failed: {down.gist()}")
     return BackfillReport(

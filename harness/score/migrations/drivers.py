@@ -66,7 +66,8 @@ class Graph:
         return not self.conflicts
 
 
-Runner = Callable[[list[str]], ExecResult]
+# A migration command line run against one database (its DATABASE_URL set) in the migrate container
+Command = Callable[[list[str]], ExecResult]
 
 
 class Driver(Protocol):
@@ -75,13 +76,13 @@ class Driver(Protocol):
 
     def graph(self) -> Graph: ...
 
-    def up_to(self, run: Runner, node: Node) -> ExecResult: ...
+    def up_to(self, command: Command, node: Node) -> ExecResult: ...
 
-    def down_from(self, run: Runner, node: Node) -> ExecResult: ...
+    def down_from(self, command: Command, node: Node) -> ExecResult: ...
 
-    def all_up(self, run: Runner) -> ExecResult: ...
+    def all_up(self, command: Command) -> ExecResult: ...
 
-    def all_down(self, run: Runner) -> ExecResult: ...
+    def all_down(self, command: Command) -> ExecResult: ...
 
 
 def _read_graph(result: ExecResult, tool: str) -> Graph:
@@ -109,17 +110,17 @@ class AlembicDriver:
         conflicts = [] if len(graph.heads) <= 1 else [f"{len(graph.heads)} heads: {', '.join(graph.heads)}"]
         return Graph(graph.heads, conflicts, graph.nodes)
 
-    def up_to(self, run: Runner, node: Node) -> ExecResult:
-        return run(["alembic", "upgrade", node.id])
+    def up_to(self, command: Command, node: Node) -> ExecResult:
+        return command(["alembic", "upgrade", node.id])
 
-    def down_from(self, run: Runner, node: Node) -> ExecResult:
-        return run(["alembic", "downgrade", node.down or "-1"])
+    def down_from(self, command: Command, node: Node) -> ExecResult:
+        return command(["alembic", "downgrade", node.down or "-1"])
 
-    def all_up(self, run: Runner) -> ExecResult:
-        return run(["alembic", "upgrade", "heads"])
+    def all_up(self, command: Command) -> ExecResult:
+        return command(["alembic", "upgrade", "heads"])
 
-    def all_down(self, run: Runner) -> ExecResult:
-        return run(["alembic", "downgrade", "base"])
+    def all_down(self, command: Command) -> ExecResult:
+        return command(["alembic", "downgrade", "base"])
 
 
 class DjangoDriver:
@@ -132,27 +133,27 @@ class DjangoDriver:
         command = ["python", "manage.py", "shell", "-c", DJANGO_GRAPH]
         return _read_graph(self.migrate.exec(command, timeout=self.timeout), self.tool)
 
-    def up_to(self, run: Runner, node: Node) -> ExecResult:
+    def up_to(self, command: Command, node: Node) -> ExecResult:
         app, name = node.id.split(".", 1)
-        return run(["python", "manage.py", "migrate", "--noinput", app, name])
+        return command(["python", "manage.py", "migrate", "--noinput", app, name])
 
-    def down_from(self, run: Runner, node: Node) -> ExecResult:
+    def down_from(self, command: Command, node: Node) -> ExecResult:
         app, name = node.down.split(".", 1)
-        return run(["python", "manage.py", "migrate", "--noinput", app, name])
+        return command(["python", "manage.py", "migrate", "--noinput", app, name])
 
-    def all_up(self, run: Runner) -> ExecResult:
-        return run(["python", "manage.py", "migrate", "--noinput"])
+    def all_up(self, command: Command) -> ExecResult:
+        return command(["python", "manage.py", "migrate", "--noinput"])
 
-    def all_down(self, run: Runner) -> ExecResult:
+    def all_down(self, command: Command) -> ExecResult:
         """Every app back to zero, dependants first (the reverse of the apply order)."""
         apps: list[str] = []
         for node in reversed(self.graph().nodes):
             app = node.id.split(".", 1)[0]
             if app not in apps:
                 apps.append(app)
-        result = run(["true"])
+        result = command(["true"])
         for app in apps:
-            result = run(["python", "manage.py", "migrate", "--noinput", app, "zero"])
+            result = command(["python", "manage.py", "migrate", "--noinput", app, "zero"])
             if not result.ok:
                 return result
         return result

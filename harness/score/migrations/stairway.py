@@ -11,7 +11,7 @@ from typing import Any
 
 from harness.errors import SubmissionError
 from harness.records.migrations import MigrationReport, RevisionCheck
-from harness.score.migrations.drivers import Driver, Node, Runner
+from harness.score.migrations.drivers import Command, Driver, Node
 from harness.score.migrations.pgclient import PgClient
 from harness.score.migrations.snapshot import Snapshot, diff
 
@@ -48,7 +48,7 @@ def compare_rows(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def _round_trip(
-    db: PgClient, driver: Driver, run: Runner, node: Node, previous: Snapshot, offset: int
+    db: PgClient, driver: Driver, command: Command, node: Node, previous: Snapshot, offset: int
 ) -> tuple[RevisionCheck, bool]:
     """Up to ``node``, down one step, up again; True when the database is left at ``node``."""
     check: dict[str, Any] = {"revision": node.id, "doc": node.doc}
@@ -59,17 +59,17 @@ def _round_trip(
         seeded = db.seed(SEED_ROWS, offset)
         check["seeded_rows"] = sum(len(rows) for rows in seeded["written"].values())
         before_rows = db.rows(columns)
-    up = driver.up_to(run, node)
+    up = driver.up_to(command, node)
     if not up.ok:
         return RevisionCheck(**check, error=f"upgrade failed: {up.gist()}"), False
     upgraded = db.snapshot().without_version_tables()
-    down = driver.down_from(run, node)
+    down = driver.down_from(command, node)
     if not down.ok:
         return RevisionCheck(**check, upgrade_ok=True, error=f"downgrade failed: {down.gist()}"), True
     check["downgrade_diff"] = diff(live, db.snapshot().without_version_tables())
     if before_rows:
         check["data_diff"] = compare_rows(before_rows, db.rows(columns))
-    again = driver.up_to(run, node)
+    again = driver.up_to(command, node)
     if not again.ok:
         error = f"upgrade after downgrade failed: {again.gist()}"
         return RevisionCheck(**check, upgrade_ok=True, downgrade_ok=True, error=error), False
@@ -83,7 +83,7 @@ def run_stairway(driver: Driver, pg: PgClient, app_url_base: str, timeout: float
     role's URL without the database name."""
     started = time.monotonic()
 
-    def runner(database: str) -> Runner:
+    def command_on(database: str) -> Command:
         env = {"DATABASE_URL": f"{app_url_base}/{database}"}
         return lambda argv: driver.migrate.exec(argv, timeout=timeout, env=env)
 
@@ -94,25 +94,25 @@ def run_stairway(driver: Driver, pg: PgClient, app_url_base: str, timeout: float
             tool=driver.tool, error=exc.message, seconds=round(time.monotonic() - started, 3)
         )
     pg.create_database(PLAIN_DB)
-    plain, plain_run = pg.on(PLAIN_DB), runner(PLAIN_DB)
+    plain, plain_command = pg.on(PLAIN_DB), command_on(PLAIN_DB)
     empty = plain.snapshot().without_version_tables()
-    to_head = driver.all_up(plain_run)
+    to_head = driver.all_up(plain_command)
     error, base_clean, base_diff = "", False, []
     if not to_head.ok:
         error = f"upgrade from an empty database failed: {to_head.gist()}"
     else:
-        to_base = driver.all_down(plain_run)
+        to_base = driver.all_down(plain_command)
         if to_base.ok:
             final = plain.snapshot()
             base_clean, base_diff = final.is_empty(), diff(empty, final.without_version_tables())
         else:
             base_diff = [f"reverting every migration failed: {to_base.gist()}"]
     pg.create_database(STAIRWAY_DB)
-    db, run = pg.on(STAIRWAY_DB), runner(STAIRWAY_DB)
+    db, command = pg.on(STAIRWAY_DB), command_on(STAIRWAY_DB)
     previous = db.snapshot()
     checks: list[RevisionCheck] = []
     for index, node in enumerate(graph.nodes):
-        check, at_revision = _round_trip(db, driver, run, node, previous, offset=100 * (index + 1))
+        check, at_revision = _round_trip(db, driver, command, node, previous, offset=100 * (index + 1))
         checks.append(check)
         if not at_revision or check.error:
             checks += [

@@ -62,7 +62,7 @@ def _level(value: str) -> Level:
     return levels.get(value.lower(), "medium")
 
 
-def _run(command: list[str], cwd: Path) -> tuple[Any, str]:
+def _invoke(command: list[str], cwd: Path) -> tuple[Any, str]:
     try:
         proc = subprocess.run(
             command, cwd=cwd, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, stdin=subprocess.DEVNULL
@@ -83,7 +83,7 @@ def _tool(name: str) -> str:
 def semgrep(root: Path) -> tuple[list[Finding], str]:
     rules = resources.files("harness.score.security") / "rules" / "backend.yml"
     with resources.as_file(rules) as rules_path:
-        data, error = _run(
+        data, error = _invoke(
             [
                 _tool("semgrep"),
                 "scan",
@@ -121,7 +121,7 @@ def semgrep(root: Path) -> tuple[list[Finding], str]:
 
 
 def bandit(root: Path) -> tuple[list[Finding], str]:
-    data, error = _run([sys.executable, "-m", "bandit", "-r", ".", "-f", "json", "-q"], root)
+    data, error = _invoke([sys.executable, "-m", "bandit", "-r", ".", "-f", "json", "-q"], root)
     findings = []
     for item in (data or {}).get("results", []):
         cwe = item.get("issue_cwe") or {}
@@ -142,7 +142,7 @@ def bandit(root: Path) -> tuple[list[Finding], str]:
 
 
 def ruff(root: Path) -> tuple[list[Finding], str]:
-    data, error = _run(
+    data, error = _invoke(
         [
             sys.executable,
             "-m",

@@ -1,0 +1,31 @@
+"""What every executor is given: one run's cells and what they need."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness.agents.factory import ProviderFactory
+from harness.config import CrucibleConfig
+from harness.pipeline.cell import Cell
+from harness.pipeline.engine import Engine
+from harness.records import SampleRecord
+from harness.store import RunDir
+
+
+@dataclass(frozen=True)
+class Execution:
+    """The cells of one run. ``engines`` are this machine's (executors that bring their own ignore
+    them); ``provider`` names the provider ``providers`` builds, for executors that build theirs on
+    other machines; ``progress`` hears one line at a time."""
+
+    config: CrucibleConfig
+    engines: list[Engine]
+    cells: list[Cell]
+    providers: ProviderFactory
+    provider: str
+    run: RunDir
+    progress: Callable[[str], None] = lambda _line: None
+
+
+Executor = Callable[[Execution], list[SampleRecord]]
