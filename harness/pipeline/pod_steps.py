@@ -102,8 +102,7 @@ def run_suite(tester: Container, source: Path, name: str, timeout: float) -> tup
     ]
     done = tester.exec(command, timeout=timeout, workdir="/hidden")
     if done.exit_code not in (0, 1) and not done.timed_out:
-        gist = summarise_failure(done.out + done.err)
-        raise SandboxError(f"the {name} could not run (pytest exit {done.exit_code}): {gist}")
+        raise SandboxError(f"the {name} could not run (pytest exit {done.exit_code}): {done.gist()}")
     try:
         return next(iter(untar_files(tester.get_archive(report)).values())), done
     except (SandboxError, StopIteration):

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness._util.crashlog import summarise_failure
 from harness._util.registry import Registry
 from harness.errors import SubmissionError
 from harness.sandbox import Container, ExecResult
@@ -87,9 +86,7 @@ class Driver(Protocol):
 
 def _read_graph(result: ExecResult, tool: str) -> Graph:
     if not result.ok:
-        raise SubmissionError(
-            f"cannot read the {tool} migration graph: {summarise_failure(result.out + result.err)}"
-        )
+        raise SubmissionError(f"cannot read the {tool} migration graph: {result.gist()}")
     data = json.loads(result.out.strip().splitlines()[-1])
     nodes = [
         Node(n["id"], n["down"][0] if len(n["down"]) == 1 else "", n["doc"][:200]) for n in data["nodes"]
