@@ -51,15 +51,20 @@ def _project(config: pytest.Config) -> Any:
     return load_config(Path(config.rootpath))
 
 
+def _listed(config: pytest.Config, option: str) -> list[str]:
+    """A comma-separated option's values."""
+    return [item.strip() for item in config.getoption(option).split(",") if item.strip()]
+
+
 def _cells(config: pytest.Config) -> list[Any]:
     from harness.agents.variants import load_variant
     from harness.fixtures import find_fixture, list_fixtures
     from harness.pipeline.cell import grid
 
     root = _project(config).project_root
-    specs = [s.strip() for s in config.getoption("crucible_variants").split(",") if s.strip()]
+    specs = _listed(config, "crucible_variants")
     specs = specs or sorted(f"agents/{p.name}" for p in (root / "agents").glob("*.md"))
-    names = [f.strip() for f in config.getoption("crucible_fixtures").split(",") if f.strip()]
+    names = _listed(config, "crucible_fixtures")
     fixtures = [find_fixture(root, n) for n in names] or list_fixtures(root)
     return grid([load_variant(s, root) for s in specs], fixtures, config.getoption("crucible_epochs"))
 
@@ -85,11 +90,9 @@ def _session_run(config: pytest.Config) -> RunDir:
         if worker and RUN_ID_INPUT in worker:
             config.stash[RUN_KEY] = store.open(worker[RUN_ID_INPUT])
         else:
-            variants = [s.strip() for s in config.getoption("crucible_variants").split(",") if s.strip()]
-            fixtures = [f.strip() for f in config.getoption("crucible_fixtures").split(",") if f.strip()]
             grid = Grid(
-                variants=variants,
-                fixtures=fixtures,
+                variants=_listed(config, "crucible_variants"),
+                fixtures=_listed(config, "crucible_fixtures"),
                 epochs=config.getoption("crucible_epochs"),
                 provider=config.getoption("crucible_provider"),
             )
