@@ -63,7 +63,7 @@ def check(
     ] = None,
 ) -> None:
     """Prove fixtures: the reference passes everything and every mutant is caught where it says."""
-    from harness.execute.fixture_check import check_fixture
+    from harness.execute.fixture_check import check_fixtures
     from harness.fixtures import find_fixture, list_fixtures
 
     config = config_of(ctx)
@@ -83,12 +83,15 @@ def check(
     run = RunStore(config.reports_path).start(
         "fixtures-check", settings=json.loads(config.model_dump_json()), note=note
     )
-    verdicts = []
     with run.lifecycle() as outcome, err.status("checking fixtures") as status:
-        for fixture in chosen:
-            verdicts += check_fixture(
-                engine, fixture, run, lambda line: status.update(f"checking {line}"), set(subjects or ())
-            )
+        verdicts = check_fixtures(
+            engine,
+            chosen,
+            run,
+            lambda line: status.update(f"checking {line}"),
+            set(subjects or ()),
+            slots=config.run.evaluate_limit(),
+        )
         outcome.failed = any(not v.ok for v in verdicts)
     table = Table("fixture", "subject", "verdict", "expected", "observed")
     for v in verdicts:

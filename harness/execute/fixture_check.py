@@ -5,34 +5,48 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from harness.fixtures import Fixture
+from harness.fixtures import Fixture, Mutant
 from harness.fixtures.judge import Verdict, judge_mutant, judge_reference
 from harness.pipeline.engine import Engine
 from harness.pipeline.evaluate import evaluate_workspace
 from harness.store import RunDir
 
 
-def check_fixture(
+def check_fixtures(
     engine: Engine,
-    fixture: Fixture,
+    fixtures: list[Fixture],
     run: RunDir,
     progress: Callable[[str], None] = lambda _l: None,
     only: set[str] | None = None,
+    slots: int = 1,
 ) -> list[Verdict]:
-    """Verdicts on the reference and every mutant (or only the ones named in ``only``)."""
-    verdicts = []
-    if not only or "reference" in only:
-        progress(f"{fixture.id}: reference")
-        reference = evaluate_workspace(engine, fixture, fixture.reference, run, f"{fixture.id}.reference")
-        verdicts.append(judge_reference(fixture, reference))
-    for mutant in fixture.mutants():
-        if only and mutant.name not in only:
-            continue
+    """Verdicts on each fixture's reference and every mutant (or only the ones named in ``only``), in
+    that order; up to ``slots`` subjects are evaluated at once."""
+    subjects: list[tuple[Fixture, Mutant | None]] = [
+        (fixture, None) for fixture in fixtures if not only or "reference" in only
+    ]
+    subjects += [
+        (fixture, mutant)
+        for fixture in fixtures
+        for mutant in fixture.mutants()
+        if not only or mutant.name in only
+    ]
+    subjects.sort(key=lambda s: fixtures.index(s[0]))  # a fixture's subjects together, its reference first
+
+    def check(subject: tuple[Fixture, Mutant | None]) -> Verdict:
+        fixture, mutant = subject
+        if mutant is None:
+            progress(f"{fixture.id}: reference")
+            reference = evaluate_workspace(engine, fixture, fixture.reference, run, f"{fixture.id}.reference")
+            return judge_reference(fixture, reference)
         progress(f"{fixture.id}: mutant {mutant.name}")
         with tempfile.TemporaryDirectory(prefix="crucible-mutant-") as scratch:
             workspace = mutant.materialise(fixture.reference, Path(scratch) / "workspace")
             record = evaluate_workspace(engine, fixture, workspace, run, f"{fixture.id}.mutant.{mutant.name}")
-        verdicts.append(judge_mutant(fixture, mutant, record))
-    return verdicts
+        return judge_mutant(fixture, mutant, record)
+
+    with ThreadPoolExecutor(max_workers=max(1, slots), thread_name_prefix="fixture-check") as pool:
+        return list(pool.map(check, subjects))
