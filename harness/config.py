@@ -86,7 +86,28 @@ class Price(_Section):
     output: float
 
 
+Runtime = Literal["loop", "claude-code"]
+
+
+class ClaudeCodeSettings(_Section):
+    version: str = Field(
+        "2.1.197",
+        pattern=r"^\d+\.\d+\.\d+$",
+        description="the pinned Claude Code CLI (part of the image key)",
+    )
+    mode: Literal["delegate", "direct"] = Field(
+        "delegate",
+        description="delegate: the main thread is told to use the sub-agent; direct: it is the main thread",
+    )
+
+
 class AgentSettings(_Section):
+    runtime: Runtime | list[Runtime] = Field(
+        "loop",
+        description="loop: Crucible's own tool-use loop; claude-code: the real CLI in the sandbox; "
+        "several: each variant runs in each",
+    )
+    claude_code: ClaudeCodeSettings = Field(default_factory=ClaudeCodeSettings)
     provider: Literal["anthropic", "replay"] | None = Field(
         None, description="unset: anthropic when ANTHROPIC_API_KEY is set, else replay"
     )
@@ -125,6 +146,11 @@ class AgentSettings(_Section):
     request_timeout_s: float = Field(600.0, gt=0)
     base_url: str | None = Field(None, description="unset: the SDK's default or ANTHROPIC_BASE_URL")
     cassettes_dir: Path = Path("agents/cassettes")
+
+    def runtimes(self) -> list[Runtime]:
+        """The runtimes asked for, in order, each once."""
+        asked = [self.runtime] if isinstance(self.runtime, str) else self.runtime
+        return list(dict.fromkeys(asked)) or ["loop"]
 
 
 class RunSettings(_Section):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything Crucible needs on a fresh Debian machine: system packages (as root: debootstrap,
-# chromium and chromium-driver, openssh-server, docker.io when no engine answers), a running Docker
+# chromium and chromium-driver, openssh-server, npm, docker.io when no engine answers), a running Docker
 # engine, and the Python environment in .venv with Crucible installed in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 # sshd, for the test of ssh:// engines (a server on a loopback port, started by the test itself)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+# npm fetches the pinned Claude Code binary (the platform package) for the claude-code runtime's image
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' and try again" >&2

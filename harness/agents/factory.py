@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness._util.registry import Registry
+from harness.agents.gateway.sources import GatewayRecording, GatewayReplay
 from harness.agents.providers import AnthropicProvider, Provider, RecordingProvider, ReplayProvider
 from harness.agents.variants import Variant
 from harness.config import CrucibleConfig
@@ -49,16 +50,23 @@ def cassettes_root(config: CrucibleConfig) -> Path:
 def cassette_path(root: Path, variant: Variant, fixture: Fixture, epoch: int) -> Path:
     """Where the cassette of a cell lives; epochs without one of their own replay epoch 1's."""
     own = _recording_path(root, variant, fixture, epoch)
-    return own if own.is_file() else own.with_name("e1.jsonl")
+    return own if own.is_file() else _recording_path(root, variant, fixture, 1)
 
 
 def _recording_path(root: Path, variant: Variant, fixture: Fixture, epoch: int) -> Path:
-    return root / Path(variant.source.split("@", 1)[0]).stem / fixture.id / f"e{epoch}.jsonl"
+    """``e{epoch}.jsonl`` for the built-in loop, ``e{epoch}.claude-code.jsonl`` for the gateway's."""
+    kind = "" if variant.runtime == "loop" else f".{variant.runtime}"
+    return root / Path(variant.source.split("@", 1)[0]).stem / fixture.id / f"e{epoch}{kind}.jsonl"
 
 
 def replay_factory(root: Path) -> ProviderFactory:
-    """Replay of the cassettes under ``root``."""
-    return lambda variant, fixture, epoch: ReplayProvider(cassette_path(root, variant, fixture, epoch))
+    """Replay of the cassettes under ``root``: the loop's, or the gateway's for claude-code."""
+
+    def make(variant: Variant, fixture: Fixture, epoch: int) -> Provider:
+        path = cassette_path(root, variant, fixture, epoch)
+        return GatewayReplay(path) if variant.runtime == "claude-code" else ReplayProvider(path)
+
+    return make
 
 
 @PROVIDERS.register("replay")
@@ -90,6 +98,8 @@ def recording_factory(inner: ProviderFactory, root: Path) -> ProviderFactory:
             "hand_made": False,
         }
         path = _recording_path(root, variant, fixture, epoch)
+        if variant.runtime == "claude-code":
+            return GatewayRecording(inner(variant, fixture, epoch), path, meta)
         return RecordingProvider(inner(variant, fixture, epoch), path, meta)
 
     return make

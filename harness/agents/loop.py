@@ -101,16 +101,7 @@ def _run_tools(
         results.append(
             {"type": "tool_result", "tool_use_id": block.get("id"), "content": text, "is_error": is_error}
         )
-        name = block.get("name")
-        record(
-            ToolEvent(
-                turn=tally.turns,
-                name=None if name is None else str(name),
-                input=block.get("input"),
-                is_error=is_error,
-                output=text,
-            )
-        )
+        record(ToolEvent.of(tally.turns, block, text, is_error))
     return results
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness._util.fs import atomic_write_bytes
+from harness.agents.gateway.upstream import HttpUpstream
 from harness.errors import InfraError, UserError
 
 CASSETTE_VERSION = 1
@@ -57,6 +58,11 @@ class AnthropicProvider:
         self._client = anthropic.Anthropic(
             api_key=key, base_url=base_url, max_retries=max_retries, timeout=timeout
         )
+        self._key, self._retries, self._timeout = key, max_retries, timeout
+
+    def upstream(self) -> HttpUpstream:
+        """The same service, key and retries for the model gateway, which forwards raw requests."""
+        return HttpUpstream(str(self._client.base_url), self._key, self._retries, self._timeout)
 
     def complete(self, request: dict[str, Any]) -> dict[str, Any]:
         try:

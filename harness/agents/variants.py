@@ -29,18 +29,24 @@ class Variant:
     body: str
     source: str  # path, or path@revision
     extra: dict[str, Any] = field(default_factory=dict)
+    runtime: str = "loop"  # what runs it: Crucible's loop or the real Claude Code
 
     @property
     def digest(self) -> str:
-        """A content hash of what shapes the agent: model, tools and the prompt text."""
+        """A content hash of what shapes the agent: model, tools, the prompt text, and the runtime when
+        it is not the built-in loop."""
         text = f"{self.model}\n{','.join(self.tools or ('*',))}\n{self.body}"
+        if self.runtime != "loop":
+            text += f"\nruntime={self.runtime}"
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     @property
     def label(self) -> str:
-        """A short id for sample names and reports: the file's stem, plus the revision when from git."""
+        """A short id for sample names and reports: the file's stem, plus the revision when from git,
+        plus the runtime in brackets when it is not the built-in loop (`backend-engineer[claude-code]`)."""
         stem = Path(self.source.split("@", 1)[0]).stem
-        return f"{stem}@{self.source.split('@', 1)[1]}" if "@" in self.source else stem
+        label = f"{stem}@{self.source.split('@', 1)[1]}" if "@" in self.source else stem
+        return label if self.runtime == "loop" else f"{label}[{self.runtime}]"
 
 
 def _tools(value: Any, source: str) -> tuple[str, ...] | None:

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -34,6 +35,10 @@ def run(
         int | None, typer.Option("--epochs", "-n", min=1, help="samples per variant and fixture (default 1)")
     ] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="anthropic or replay")] = None,
+    runtime: Annotated[
+        list[str] | None,
+        typer.Option("--runtime", help="loop, claude-code, or both (comma-separated): each variant in each"),
+    ] = None,
     record: Annotated[bool, typer.Option("--record", help="record every exchange to the cassettes")] = False,
     replay: Annotated[bool, typer.Option("--replay", help="same as --provider replay")] = False,
     resume: Annotated[
@@ -48,7 +53,8 @@ def run(
 
     config = config_of(ctx)
     store = RunStore(config.reports_path)
-    asked, resumed = _asked_grid(variants, fixtures, epochs, provider, replay, resume, store)
+    asked, resumed = _asked_grid(variants, fixtures, epochs, provider, replay, resume, store, runtime)
+    config = with_runtimes(config, asked.runtimes)
     chosen = choose_provider(asked.provider, config)
     if asked.provider is None and chosen == "replay" and not config.agent.provider:
         err.print("no ANTHROPIC_API_KEY: replaying the bundled cassettes (hand-made demo recordings)")
@@ -86,6 +92,7 @@ def _asked_grid(
     replay: bool,
     resume: str | None,
     store: RunStore,
+    runtimes: list[str] | None = None,
 ) -> tuple[Grid, RunDir | None]:
     """The grid the options ask for, or the resumed run's own (which options may not change), and the
     resumed run."""
@@ -93,7 +100,12 @@ def _asked_grid(
     if resume is not None:
         given = [
             name
-            for name, value in (("--variants", variants), ("--fixtures", fixtures), ("--epochs", epochs))
+            for name, value in (
+                ("--variants", variants),
+                ("--fixtures", fixtures),
+                ("--epochs", epochs),
+                ("--runtime", runtimes),
+            )
             if value
         ]
         if given:
@@ -109,13 +121,35 @@ def _asked_grid(
                 "start a new run without --resume",
             )
         variants, fixtures, epochs = saved.variants, saved.fixtures, saved.epochs
-        provider = provider or saved.provider
+        provider, runtimes = provider or saved.provider, saved.runtimes
     if replay:
         if provider not in (None, "replay"):
             raise UserError("--replay contradicts --provider " + str(provider), "use one of them")
         provider = "replay"
-    grid = Grid(variants=split(variants), fixtures=split(fixtures), epochs=epochs or 1, provider=provider)
+    grid = Grid(
+        variants=split(variants),
+        fixtures=split(fixtures),
+        epochs=epochs or 1,
+        provider=provider,
+        runtimes=split(runtimes) or [],
+    )
     return grid, resumed
+
+
+def with_runtimes(config: CrucibleConfig, runtimes: list[str]) -> CrucibleConfig:
+    """``config`` with `agent.runtime` set to the runtimes asked for on the command line (validated
+    there: an unknown one names the choices), or as it was."""
+    from harness.config import AgentSettings
+
+    if not runtimes:
+        return config
+    try:
+        agent = AgentSettings.model_validate({**config.agent.model_dump(), "runtime": runtimes})
+    except ValueError:
+        raise UserError(
+            f"--runtime {','.join(runtimes)}: unknown runtime", "use loop, claude-code, or loop,claude-code"
+        ) from None
+    return config.model_copy(update={"agent": agent})
 
 
 def _cells(config: CrucibleConfig, asked: Grid, chosen: str) -> tuple[Grid, list[Cell]]:
@@ -127,14 +161,22 @@ def _cells(config: CrucibleConfig, asked: Grid, chosen: str) -> tuple[Grid, list
 
     root = config.project_root
     specs = asked.variants or sorted(f"agents/{p.name}" for p in (root / "agents").glob("*.md"))
-    loaded_variants = [load_variant(spec, root) for spec in specs]
+    loaded_variants = [
+        replace(load_variant(spec, root), runtime=runtime)
+        for spec in specs
+        for runtime in config.agent.runtimes()
+    ]
     loaded_fixtures = [find_fixture(root, f) for f in asked.fixtures] or list_fixtures(root)
     if not loaded_variants or not loaded_fixtures:
         raise UserError("nothing to run", "add variants under agents/ and fixtures under fixtures/")
     for variant in loaded_variants:
         resolve_model(variant, config.agent)
     stored = Grid(
-        variants=specs, fixtures=[f.id for f in loaded_fixtures], epochs=asked.epochs, provider=chosen
+        variants=specs,
+        fixtures=[f.id for f in loaded_fixtures],
+        epochs=asked.epochs,
+        provider=chosen,
+        runtimes=list(config.agent.runtimes()),
     )
     return stored, grid(loaded_variants, loaded_fixtures, asked.epochs)
 

@@ -24,9 +24,11 @@ class ImageSet:
     runtime: ImageRecord
     postgres: ImageRecord
     workspace: ImageRecord
+    claude_code: ImageRecord | None = None  # the workspace plus the pinned CLI, for that runtime only
 
     def records(self) -> list[ImageRecord]:
-        return [self.base, self.runtime, self.postgres, self.workspace]
+        extra = [self.claude_code] if self.claude_code is not None else []
+        return [self.base, self.runtime, self.postgres, self.workspace, *extra]
 
 
 def _asset(name: str) -> bytes:

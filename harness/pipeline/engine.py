@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from harness.config import CrucibleConfig, EngineSettings
 from harness.errors import InfraError
 from harness.images import ImageSet, ensure_images
+from harness.images.claude_code import ensure_claude_code
 from harness.sandbox import SandboxBackend, create_backend
 from harness.sandbox.engine import connect, wait_until_up
 from harness.sandbox.pool import PodPool
@@ -45,6 +46,10 @@ class Engine:
                 files = (settings.tls_ca, settings.tls_cert, settings.tls_key)
             client = connect(settings.url, tls=files)
         images = ensure_images(client, config.images, progress)
+        if "claude-code" in config.agent.runtimes():
+            version = config.agent.claude_code.version
+            layer = ensure_claude_code(client, config.images, version, images.workspace.image_id, progress)
+            images = replace(images, claude_code=layer)
         return cls(config, client, images, create_backend(config, images.base.tag, client, name="docker"))
 
     @classmethod

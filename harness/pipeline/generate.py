@@ -4,12 +4,24 @@ and the resulting workspace land in the sample's folder of the run."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from harness._util.archive import safe_extract
+from harness._util.archive import safe_extract, tar_files
+from harness.agents.claude_code import (
+    SOCKET_DIR,
+    Recorder,
+    agent_file,
+    environment,
+    gateway_upstream,
+    run_claude_code,
+)
+from harness.agents.gateway import Budgets, Gateway, Ledger
 from harness.agents.loop import AgentRequest, run_agent
-from harness.agents.providers import Provider
+from harness.agents.providers import Provider, ProviderError
 from harness.agents.task import task_text
 from harness.agents.tools import TOOLBOX_DIR, WORKSPACE, ToolRunner, toolbox_archive
 from harness.agents.variants import Variant, resolve_model
@@ -18,10 +30,10 @@ from harness.fixtures import Fixture
 from harness.pipeline.engine import Engine
 from harness.records.generation import AgentOutcome
 from harness.records.transcript import StartEvent, TranscriptEvent, WorkspaceEvent, event_line
-from harness.sandbox import ContainerSpec, Limits
+from harness.sandbox import Container, ContainerSpec, Limits, Pod
 from harness.sandbox.services import DATABASE_URL, start_postgres
 from harness.store import RunDir
-from harness.workspace import pack
+from harness.workspace import APP_UID, pack
 
 WORKSPACE_LIMITS = Limits(memory_mb=2048, cpus=1.0, pids=512, exec_timeout_s=600, output_cap_bytes=1_000_000)
 MAX_WORKSPACE_ARCHIVE = 200_000_000
@@ -33,6 +45,43 @@ def _extract_workspace(archive: bytes, dest: Path) -> list[str]:
     if dest.exists():
         shutil.rmtree(dest)
     return safe_extract(archive, dest, strip_components=1)
+
+
+def _in_claude_code(
+    engine: Engine,
+    pod: Pod,
+    spec: ContainerSpec,
+    variant: Variant,
+    fixture: Fixture,
+    provider: Provider,
+    model: str,
+    folder: Path,
+    record: Recorder,
+) -> tuple[AgentOutcome, Container]:
+    """The real CLI in the workspace container, its model traffic through a gateway of its own."""
+    settings = engine.config.agent
+    image = engine.images.claude_code
+    if image is None:
+        raise SandboxError(f"engine {engine.url or 'default'} was started without the claude-code image")
+    upstream, recorder = gateway_upstream(provider)
+    ledger = Ledger(Budgets.of(settings), settings.prices, settings)
+    with tempfile.TemporaryDirectory(prefix="crucible-gw-") as sockets:
+        os.chmod(sockets, 0o755)  # noqa: S103 - the sandbox user must reach the socket inside
+        socket = Path(sockets) / "api.sock"
+        with Gateway(socket, upstream, ledger, frozenset({model}), folder, on_exchange=recorder):
+            cli = replace(spec, image=image.tag, binds={sockets: SOCKET_DIR}, env=environment(dict(spec.env)))
+            container = pod.add(cli)
+            placed = {f".claude/agents/{variant.name}.md": agent_file(variant, model)}
+            container.put_archive(WORKSPACE, tar_files(placed, uid=APP_UID))
+            task = task_text(fixture)
+            outcome = run_claude_code(
+                container, variant, task, model, ledger, settings, record, folder / "claude-code"
+            )
+    if mismatch := getattr(upstream, "mismatch", None):
+        raise ProviderError(
+            mismatch, "re-record the cassette (the prompt, the model, the CLI or a tool result changed)"
+        )
+    return outcome, container
 
 
 def generate(
@@ -63,16 +112,14 @@ def generate(
     try:
         start_postgres(pod, engine.images.postgres.tag)
         env = {**fixture.spec.env, "DATABASE_URL": DATABASE_URL, "PORT": str(fixture.spec.port)}
-        container = pod.add(
-            ContainerSpec(
-                name="workspace",
-                image=engine.images.workspace.tag,
-                user="sandbox",
-                workdir=WORKSPACE,
-                env=env,
-                limits=WORKSPACE_LIMITS,
-                files=files,
-            )
+        spec = ContainerSpec(
+            name="workspace",
+            image=engine.images.workspace.tag,
+            user="sandbox",
+            workdir=WORKSPACE,
+            env=env,
+            limits=WORKSPACE_LIMITS,
+            files=files,
         )
         record(
             StartEvent(
@@ -81,10 +128,21 @@ def generate(
                 model=model,
                 fixture=fixture.id,
                 provider=provider.name,
+                runtime=variant.runtime,
             )
         )
-        request = AgentRequest(model=model, system=variant.body, tools=variant.tools, task=task_text(fixture))
-        outcome = run_agent(provider, request, ToolRunner(container, variant.tools), settings, price, record)
+        if variant.runtime == "claude-code":
+            outcome, container = _in_claude_code(
+                engine, pod, spec, variant, fixture, provider, model, folder, record
+            )
+        else:
+            container = pod.add(spec)
+            request = AgentRequest(
+                model=model, system=variant.body, tools=variant.tools, task=task_text(fixture)
+            )
+            outcome = run_agent(
+                provider, request, ToolRunner(container, variant.tools), settings, price, record
+            )
         workspace = folder / "workspace"
         if not pod.intact():
             raise SandboxError(f"workspace pod {pod.pod_id} was stopped from outside (engine restart?)")

@@ -85,6 +85,7 @@ class Grid(BaseModel):
     fixtures: list[str] = Field(default_factory=list)
     epochs: int = Field(1, ge=1)
     provider: str | None = None
+    runtimes: list[str] = Field(default_factory=lambda: ["loop"], description="loop, claude-code")
 
 
 class RunManifest(Record):

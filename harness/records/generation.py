@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.config import AgentSettings, Price
 
@@ -14,6 +14,7 @@ Stop = Literal[
     "stop_sequence",
     "context_window",
     "budget:turns",
+    "budget:requests",
     "budget:tokens",
     "budget:dollars",
     "budget:time",
@@ -62,6 +63,15 @@ class AgentOutcome(BaseModel):
     usage: Usage
     dollars: float
     seconds: float
+    runtime: Literal["loop", "claude-code"] = "loop"
+    runtime_version: str | None = Field(None, description="the Claude Code CLI's version, for claude-code")
+    delegated: bool | None = Field(
+        None, description="claude-code: whether the main thread called the sub-agent"
+    )
+    reported_dollars: float | None = Field(None, description="claude-code: the CLI's own total, beside ours")
+    exit_code: int | None = Field(
+        None, description="claude-code: the CLI's exit status (None: killed at the limit)"
+    )
 
     @property
     def budget_hit(self) -> bool:

@@ -22,6 +22,7 @@ class StartEvent(_Event):
     model: str
     fixture: str
     provider: str
+    runtime: str = "loop"
 
 
 class ResponseEvent(_Event):
@@ -32,6 +33,7 @@ class ResponseEvent(_Event):
     stop_reason: str | None = None
     content: list[dict[str, Any]] = Field(default_factory=list)
     usage: dict[str, Any] = Field(default_factory=dict)
+    parent: str | None = Field(None, description="the sub-agent call (tool_use id) this answer belongs to")
 
 
 class ToolEvent(_Event):
@@ -43,6 +45,22 @@ class ToolEvent(_Event):
     input: Any = None
     is_error: bool = False
     output: str = ""
+    parent: str | None = Field(None, description="the sub-agent call (tool_use id) this call ran under")
+
+    @classmethod
+    def of(
+        cls, turn: int, call: dict[str, Any], output: str, is_error: bool, parent: str | None = None
+    ) -> ToolEvent:
+        """The event of the tool_use block ``call`` and what it returned."""
+        name = call.get("name")
+        return cls(
+            turn=turn,
+            name=None if name is None else str(name),
+            input=call.get("input"),
+            is_error=is_error,
+            output=output,
+            parent=parent,
+        )
 
 
 class EndEvent(AgentOutcome):

@@ -28,7 +28,8 @@ class Limits:
 @dataclass(frozen=True)
 class ContainerSpec:
     """One container of a pod. ``command`` None means an idle container that only serves execs.
-    ``files`` maps a directory to a tar archive unpacked there before the command starts."""
+    ``files`` maps a directory to a tar archive unpacked there before the command starts; ``binds`` maps
+    a host folder to where it is mounted, read-only."""
 
     name: str
     image: str
@@ -39,6 +40,8 @@ class ContainerSpec:
     limits: Limits | None = None
     tmpfs: Mapping[str, str] = field(default_factory=dict)
     files: Mapping[str, bytes] = field(default_factory=dict)
+    # host folder -> path in the container, mounted read-only (the model gateway's socket folder)
+    binds: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -273,6 +273,7 @@ class DockerPod:
             nano_cpus=int(limits.cpus * 1e9),
             pids_limit=limits.pids,
             tmpfs=dict(spec.tmpfs),
+            volumes={host: {"bind": inside, "mode": "ro"} for host, inside in spec.binds.items()},
             files=spec.files,
         )
         handle = DockerContainer(self, spec.name, container, limits)

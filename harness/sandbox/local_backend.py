@@ -191,6 +191,10 @@ class LocalPod:
     def add(self, spec: ContainerSpec) -> LocalContainer:
         if spec.name in self._containers:
             raise SandboxError(f"pod {self.pod_id} already has a container named {spec.name!r}")
+        if spec.binds:
+            raise SandboxError(
+                f"the local backend cannot mount folders into {spec.name!r}: use the docker backend"
+            )
         container = LocalContainer(self, spec, spec.limits or self.limits)
         self._containers[spec.name] = container
         return container
