@@ -263,3 +263,17 @@ def load_config(start: Path | None = None, overrides: list[str] | None = None) -
         raise ConfigError(f"{where}: field {field!r}: {first['msg']}", "fix or remove that setting") from exc
     _ = config.images.debian_suite  # fail early on an unsupported Python version
     return config
+
+
+def with_runtimes(config: CrucibleConfig, runtimes: list[str]) -> CrucibleConfig:
+    """``config`` with `agent.runtime` set to ``runtimes`` (as asked on a command line), or as it was
+    when none are asked; ConfigError naming the choices for an unknown one."""
+    if not runtimes:
+        return config
+    try:
+        agent = AgentSettings.model_validate({**config.agent.model_dump(), "runtime": runtimes})
+    except ValueError:
+        raise ConfigError(
+            f"runtime {','.join(runtimes)}: unknown", "use loop, claude-code, or loop,claude-code"
+        ) from None
+    return config.model_copy(update={"agent": agent})

@@ -36,6 +36,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=["anthropic", "replay"],
         help="model provider (default: anthropic with ANTHROPIC_API_KEY, else replay)",
     )
+    group.addoption(
+        "--crucible-runtime",
+        default="",
+        help="loop, claude-code, or both, comma-separated: each variant in each (default: agent.runtime)",
+    )
     group.addoption("--crucible-baseline", default=None, help="variant label the others are compared with")
     group.addoption("--crucible-report", default=None, help="also copy the report files into this folder")
     group.addoption("--crucible-margin", type=float, default=0.05, help="non-inferiority margin")
@@ -46,9 +51,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _project(config: pytest.Config) -> Any:
-    from harness.config import load_config
+    from harness.config import load_config, with_runtimes
 
-    return load_config(Path(config.rootpath))
+    return with_runtimes(load_config(Path(config.rootpath)), _listed(config, "crucible_runtime"))
 
 
 def _listed(config: pytest.Config, option: str) -> list[str]:
@@ -61,12 +66,14 @@ def _cells(config: pytest.Config) -> list[Any]:
     from harness.fixtures import find_fixture, list_fixtures
     from harness.pipeline.cell import grid
 
-    root = _project(config).project_root
+    project = _project(config)
+    root = project.project_root
     specs = _listed(config, "crucible_variants")
     specs = specs or sorted(f"agents/{p.name}" for p in (root / "agents").glob("*.md"))
     names = _listed(config, "crucible_fixtures")
     fixtures = [find_fixture(root, n) for n in names] or list_fixtures(root)
-    return grid([load_variant(s, root) for s in specs], fixtures, config.getoption("crucible_epochs"))
+    variants = [load_variant(s, root) for s in specs]
+    return grid(variants, fixtures, config.getoption("crucible_epochs"), project.agent.runtimes())
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -95,6 +102,7 @@ def _session_run(config: pytest.Config) -> RunDir:
                 fixtures=_listed(config, "crucible_fixtures"),
                 epochs=config.getoption("crucible_epochs"),
                 provider=config.getoption("crucible_provider"),
+                runtimes=_project(config).agent.runtimes(),
             )
             config.stash[RUN_KEY] = store.start("pytest", grid=grid)
     return config.stash[RUN_KEY]

@@ -6,7 +6,7 @@ make_demo_cassettes.py) with the CLI's Write tool, runs the migration round trip
 ends. The gateway records every exchange into `agents/cassettes/<variant>/jwt-auth/e1.claude-code.jsonl`,
 with the workspace digest it produced, so that replay can be checked against it:
 
-    .venv/bin/python scripts/make_claude_code_cassettes.py
+    .venv/bin/python -m scripts.make_claude_code_cassettes
 
 Needs the Docker engine; fetches the pinned CLI with npm when the image is not built yet."""
 

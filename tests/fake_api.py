@@ -5,6 +5,7 @@ stream and as JSON otherwise, and keeps what it was sent. The gateway's upstream
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -81,6 +82,11 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            # each SSE event leaves at once, as from the real API (no Nagle delay on small writes)
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length") or 0))

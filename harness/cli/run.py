@@ -6,14 +6,13 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
 from harness.cli._common import config_of, err, out, split, start_engines
-from harness.config import CrucibleConfig
+from harness.config import CrucibleConfig, with_runtimes
 from harness.errors import UserError
 from harness.records import Grid, SampleRecord, SampleStatus
 from harness.store import RunDir, RunStore
@@ -136,22 +135,6 @@ def _asked_grid(
     return grid, resumed
 
 
-def with_runtimes(config: CrucibleConfig, runtimes: list[str]) -> CrucibleConfig:
-    """``config`` with `agent.runtime` set to the runtimes asked for on the command line (validated
-    there: an unknown one names the choices), or as it was."""
-    from harness.config import AgentSettings
-
-    if not runtimes:
-        return config
-    try:
-        agent = AgentSettings.model_validate({**config.agent.model_dump(), "runtime": runtimes})
-    except ValueError:
-        raise UserError(
-            f"--runtime {','.join(runtimes)}: unknown runtime", "use loop, claude-code, or loop,claude-code"
-        ) from None
-    return config.model_copy(update={"agent": agent})
-
-
 def _cells(config: CrucibleConfig, asked: Grid, chosen: str) -> tuple[Grid, list[Cell]]:
     """The grid as it will be stored (defaults filled in) and its cells; bad variants, fixtures or
     models fail here, before anything is written."""
@@ -161,11 +144,7 @@ def _cells(config: CrucibleConfig, asked: Grid, chosen: str) -> tuple[Grid, list
 
     root = config.project_root
     specs = asked.variants or sorted(f"agents/{p.name}" for p in (root / "agents").glob("*.md"))
-    loaded_variants = [
-        replace(load_variant(spec, root), runtime=runtime)
-        for spec in specs
-        for runtime in config.agent.runtimes()
-    ]
+    loaded_variants = [load_variant(spec, root) for spec in specs]
     loaded_fixtures = [find_fixture(root, f) for f in asked.fixtures] or list_fixtures(root)
     if not loaded_variants or not loaded_fixtures:
         raise UserError("nothing to run", "add variants under agents/ and fixtures under fixtures/")
@@ -178,7 +157,7 @@ def _cells(config: CrucibleConfig, asked: Grid, chosen: str) -> tuple[Grid, list
         provider=chosen,
         runtimes=list(config.agent.runtimes()),
     )
-    return stored, grid(loaded_variants, loaded_fixtures, asked.epochs)
+    return stored, grid(loaded_variants, loaded_fixtures, asked.epochs, config.agent.runtimes())
 
 
 def _clear_leftovers(run_dir: RunDir, engines: list[Engine]) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.agents.factory import ProviderFactory
@@ -33,8 +33,12 @@ class Cell:
         return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{self.variant.label}.{self.fixture.id}.e{self.epoch}")
 
 
-def grid(variants: list[Variant], fixtures: list[Fixture], epochs: int) -> list[Cell]:
-    return [Cell(v, f, e) for v in variants for f in fixtures for e in range(1, epochs + 1)]
+def grid(
+    variants: list[Variant], fixtures: list[Fixture], epochs: int, runtimes: Sequence[str] = ("loop",)
+) -> list[Cell]:
+    """Every (variant, runtime) x fixture x epoch; each variant runs in each of ``runtimes``."""
+    ran = [replace(v, runtime=r) for v in variants for r in runtimes]
+    return [Cell(v, f, e) for v in ran for f in fixtures for e in range(1, epochs + 1)]
 
 
 class Gates:

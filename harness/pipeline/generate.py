@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from harness._util.archive import safe_extract, tar_files
 from harness.agents.claude_code import (
@@ -25,7 +26,7 @@ from harness.agents.providers import Provider, ProviderError
 from harness.agents.task import task_text
 from harness.agents.tools import TOOLBOX_DIR, WORKSPACE, ToolRunner, toolbox_archive
 from harness.agents.variants import Variant, resolve_model
-from harness.errors import SandboxError
+from harness.errors import SandboxError, UserError
 from harness.fixtures import Fixture
 from harness.pipeline.engine import Engine
 from harness.records.generation import AgentOutcome
@@ -47,6 +48,15 @@ def _extract_workspace(archive: bytes, dest: Path) -> list[str]:
     return safe_extract(archive, dest, strip_components=1)
 
 
+def on_this_machine(url: str) -> bool:
+    """Whether an engine URL reaches this machine's engine ("" is the default one), so that a folder
+    of this machine can be bind-mounted into its containers (the gateway's socket)."""
+    if not url or url.startswith("unix://"):
+        return True
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host.startswith("127.")
+
+
 def _in_claude_code(
     engine: Engine,
     pod: Pod,
@@ -63,6 +73,11 @@ def _in_claude_code(
     image = engine.images.claude_code
     if image is None:
         raise SandboxError(f"engine {engine.url or 'default'} was started without the claude-code image")
+    if not on_this_machine(engine.url):
+        raise UserError(
+            f"the claude-code runtime needs its engine on this machine; {engine.url} is not",
+            "run claude-code samples on a local engine (unix:// or a loopback tcp:// URL)",
+        )
     upstream, recorder = gateway_upstream(provider)
     ledger = Ledger(Budgets.of(settings), settings.prices, settings)
     with tempfile.TemporaryDirectory(prefix="crucible-gw-") as sockets:
@@ -71,11 +86,16 @@ def _in_claude_code(
         with Gateway(socket, upstream, ledger, frozenset({model}), folder, on_exchange=recorder):
             cli = replace(spec, image=image.tag, binds={sockets: SOCKET_DIR}, env=environment(dict(spec.env)))
             container = pod.add(cli)
-            placed = {f".claude/agents/{variant.name}.md": agent_file(variant, model)}
+            placed_name = f".claude/agents/{variant.name}.md"
+            placed = {placed_name: agent_file(variant, model)}
             container.put_archive(WORKSPACE, tar_files(placed, uid=APP_UID))
             task = task_text(fixture)
             outcome = run_claude_code(
                 container, variant, task, model, ledger, settings, record, folder / "claude-code"
+            )
+            # the placed variant is Crucible's, not the agent's work: the workspace leaves without it
+            container.exec(
+                ["sh", "-c", f"rm -f {WORKSPACE}/{placed_name} && rmdir -p {WORKSPACE}/.claude/agents"]
             )
     if mismatch := getattr(upstream, "mismatch", None):
         raise ProviderError(

@@ -77,18 +77,28 @@ def _transcript(run: RunDir, sample: str) -> list[dict[str, Any]]:
     return events
 
 
+def comparison_pairs(variants: list[str], baseline: str | None) -> list[tuple[str, str]]:
+    """(baseline, candidate) pairs to compare: every variant against ``baseline`` when it is given;
+    else every built-in-loop variant against the first, and each `X[runtime]` against `X` (how far the
+    runtimes are apart for the same prompt)."""
+    if baseline in variants:
+        return [(str(baseline), v) for v in variants if v != baseline]
+    plain = [v for v in variants if "[" not in v]
+    pairs = [(plain[0], v) for v in plain[1:]] if plain else []
+    pairs += [(v.split("[", 1)[0], v) for v in variants if "[" in v and v.split("[", 1)[0] in variants]
+    return pairs or [(variants[0], v) for v in variants[1:]]
+
+
 def _verdicts(df: pd.DataFrame, baseline: str | None) -> list[dict[str, Any]]:
     variants = sorted(df["variant"].unique())
-    if not baseline or baseline not in variants:
-        baseline = variants[0] if variants else None
     rows = []
-    for candidate in [v for v in variants if v != baseline]:
-        for d in compare(df, str(baseline), candidate):
+    for base, candidate in comparison_pairs(variants, baseline):
+        for d in compare(df, base, candidate):
             better = d.low > 0 if d.higher_is_better else d.high < 0
             worse = d.high < 0 if d.higher_is_better else d.low > 0
             rows.append(
                 {
-                    "baseline": baseline,
+                    "baseline": base,
                     "candidate": candidate,
                     "metric": d.metric,
                     "pairs": d.pairs,

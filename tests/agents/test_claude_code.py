@@ -5,6 +5,7 @@ never enters the sandbox; a runaway sub-agent is stopped by the gateway's budget
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,11 @@ from typing import Any
 import docker
 import pytest
 
-from harness.records import SampleRecord, SampleStatus
+from harness.records import Check, SampleRecord, SampleStatus
 from harness.records.gateway import Exchange, GatewayLogLine
 from harness.records.transcript import ResponseEvent, ToolEvent, read_transcript
 from tests.fake_api import FakeApi, Seen, delegating_script, fake_api, runaway_script, writes
-from tests.helpers import PROJECT, run_crucible
+from tests.helpers import PROJECT, records, run_crucible
 
 pytestmark = pytest.mark.docker
 KEY = "sk-ant-test-key-that-must-stay-on-the-host-7f3a"
@@ -131,3 +132,29 @@ def test_a_sub_agent_that_never_stops_is_stopped_by_the_gateway_request_budget(t
     client = docker.from_env()
     run_id = (tmp_path / "latest").resolve().name
     assert client.containers.list(all=True, filters={"label": f"crucible.run={run_id}"}) == []
+
+
+def test_replaying_both_runtimes_reproduces_the_recorded_workspace_and_pairs_them(tmp_path: Path) -> None:
+    grid = (
+        "--variants",
+        VARIANT,
+        "--runtime",
+        "loop,claude-code",
+        "--fixtures",
+        "jwt-auth",
+        "--provider",
+        "replay",
+    )
+    result = run_crucible("run", *grid, reports=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = records(tmp_path / "latest")
+    loop, claude = found["backend-engineer.jwt-auth.e1"], found["backend-engineer_claude-code_.jwt-auth.e1"]
+    cassette = PROJECT / "agents" / "cassettes" / "backend-engineer" / "jwt-auth" / "e1.claude-code.jsonl"
+    recorded = json.loads(cassette.read_text().splitlines()[0])["workspace_digest"]
+    # the same hand-made backend, written by the loop's tools and by Claude Code's: the same workspace
+    assert claude.workspace_digest == recorded == loop.workspace_digest
+    assert claude.variant == "backend-engineer[claude-code]" and claude.generation is not None
+    assert claude.generation.runtime == "claude-code" and claude.generation.delegated
+    assert (claude.status, claude.failing(Check.MIGRATIONS)) == (loop.status, loop.failing(Check.MIGRATIONS))
+    html = (tmp_path / "latest" / "index.html").read_text()
+    assert "<td>backend-engineer[claude-code]</td><td>backend-engineer</td>" in html

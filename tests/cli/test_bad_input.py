@@ -95,6 +95,7 @@ def test_empty_and_oversized_workspaces(tmp_path: Path) -> None:
         (("score", "--only", "speed", "--fixture", "jwt-auth", "."), "--only speed is not a check"),
         (("score", "."), "--fixture is required to run hidden tests"),
         (("fixtures", "check", "-s", "reference"), "--subject needs one fixture"),
+        (("run", "--runtime", "loop,codex"), "runtime loop,codex: unknown"),
     ],
     ids=[
         "replay-and-anthropic",
@@ -104,6 +105,7 @@ def test_empty_and_oversized_workspaces(tmp_path: Path) -> None:
         "unknown-check",
         "score-without-fixture",
         "subject-without-fixture",
+        "unknown-runtime",
     ],
 )
 def test_invalid_option_combinations(

@@ -1,0 +1,97 @@
+"""The model gateway's cost: the latency it adds per request, and the Claude Code layer's build time and size.
+
+Latency: the scripted Messages API on 127.0.0.1 (tests/fake_api.py) answers a streamed request with a
+tool call of ``--kb`` kilobytes; the same request is sent alternately straight to it and through a gateway
+on a unix socket (key swap, allowlist, ledger, SSE assembly, exchange log), ``--requests`` times each.
+Prints the medians and the added milliseconds. Layer: with ``--layer``, removes the claude-code image and
+builds it again (the binary cached on the host), ``--repeats`` times; prints the median build time and
+the image size next to the workspace image it extends.
+
+    .venv/bin/python -m benchmarks.gateway [--requests 300] [--kb 20] [--layer --repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from harness.agents.gateway import Budgets, Gateway, HttpUpstream, Ledger
+from harness.config import AgentSettings, load_config
+from tests.fake_api import fake_api, tool_message
+
+MODEL = "claude-sonnet-4-6"
+
+
+def latency(requests: int, kb: int) -> None:
+    settings = AgentSettings()
+    body = {"model": MODEL, "max_tokens": 100, "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    answer = tool_message(
+        "Write", {"file_path": "/workspace/a.py", "content": "x" * (kb * 1000)}, model=MODEL
+    )
+    with tempfile.TemporaryDirectory() as scratch, fake_api() as api:
+        api.then = lambda _seen: answer
+        ledger = Ledger(Budgets(10**6, 10**12, 10**12, 10**9, 10**6), settings.prices, settings)
+        upstream = HttpUpstream(api.url, "benchmark-key", 0, 60)
+        with Gateway(
+            Path(scratch) / "api.sock", upstream, ledger, frozenset({MODEL}), Path(scratch)
+        ) as gateway:
+            direct = httpx.Client(base_url=api.url)
+            proxied = httpx.Client(
+                transport=httpx.HTTPTransport(uds=str(gateway.socket_path)), base_url="http://gw"
+            )
+            times: dict[str, list[float]] = {"direct": [], "gateway": []}
+            for _ in range(requests):
+                for name, client in (("direct", direct), ("gateway", proxied)):
+                    started = time.perf_counter()
+                    response = client.post("/v1/messages", json=body, headers={"x-api-key": "placeholder"})
+                    assert response.status_code == 200 and b"message_stop" in response.content
+                    times[name].append(time.perf_counter() - started)
+        upstream.close()
+    direct_ms = statistics.median(times["direct"]) * 1000
+    gateway_ms = statistics.median(times["gateway"]) * 1000
+    print(f"{requests} streamed requests of a {kb} kB answer each way")
+    added = gateway_ms - direct_ms
+    print(f"median direct {direct_ms:.2f} ms, through the gateway {gateway_ms:.2f} ms: +{added:.2f} ms")
+
+
+def layer(repeats: int) -> None:
+    from harness.images import ensure_images
+    from harness.images.claude_code import ensure_claude_code
+    from harness.sandbox.engine import connect
+
+    config = load_config()
+    client = connect(config.sandbox.docker_host)
+    images = ensure_images(client, config.images, lambda _line: None)
+    version = config.agent.claude_code.version
+    seconds = []
+    for _ in range(repeats):
+        built = ensure_claude_code(client, config.images, version, images.workspace.image_id, lambda _l: None)
+        client.images.remove(built.tag, force=True)
+        started = time.monotonic()
+        built = ensure_claude_code(client, config.images, version, images.workspace.image_id, lambda _l: None)
+        seconds.append(time.monotonic() - started)
+    size = client.images.get(built.tag).attrs["Size"] / 1e6
+    base = client.images.get(images.workspace.tag).attrs["Size"] / 1e6
+    print(f"claude-code {version} layer: built in median {statistics.median(seconds):.1f} s over {repeats}")
+    print(f"image {size:.0f} MB, of which {size - base:.0f} MB over the workspace image ({base:.0f} MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--kb", type=int, default=20)
+    parser.add_argument("--layer", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    latency(args.requests, args.kb)
+    if args.layer:
+        layer(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
