@@ -31,6 +31,11 @@ SEARCH = (
     'grep -rlsF "$K" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev | sed "s/^/file: /"; '
     "echo searched"
 )
+# the same search finds what is there: the CLI's placeholder key, in its processes' environment
+PLACEHOLDER = (
+    'n=0; for f in /proc/[0-9]*/environ; do grep -qsF sk-ant-crucible-placeholder "$f" && n=$((n+1)); done; '
+    'echo "$n"'
+)
 
 
 def reference_files() -> dict[str, str]:
@@ -59,16 +64,29 @@ def run_in_claude_code(api: FakeApi, reports: Path, *settings: str) -> tuple[Any
 
 
 def searching_the_sandbox(
-    script: Callable[[Seen], dict[str, Any]], found: list[str]
+    script: Callable[[Seen], dict[str, Any]], found: dict[str, tuple[str, str]]
 ) -> Callable[[Seen], dict[str, Any]]:
-    """``script``, but on the sub-agent's first call the workspace container is searched as root first."""
+    """``script``, but on the sub-agent's first call every container of the generating pod (holder,
+    PostgreSQL, workspace) is searched first: ``found`` maps "ROLE as USER" to (output, environment)."""
 
     def answer(seen: Seen) -> dict[str, Any]:
         if "x-claude-code-agent-id" in seen.headers and not found:
             client = docker.from_env()
-            (container,) = client.containers.list(filters={"label": "crucible.role=workspace"})
-            found.append(container.exec_run(["sh", "-c", SEARCH], user="root").output.decode())
-            found.append("\n".join(container.attrs["Config"]["Env"]))
+            (workspace,) = client.containers.list(filters={"label": "crucible.role=workspace"})
+            pod = f"crucible.sample={workspace.labels['crucible.sample']}"
+            for container in client.containers.list(filters={"label": pod}):
+                role, environment = (
+                    container.labels["crucible.role"],
+                    "\n".join(container.attrs["Config"]["Env"]),
+                )
+                # root reads every file; the sandbox user reads the environ of the CLI's own processes
+                for user in ("root", "sandbox") if role == "workspace" else ("root",):
+                    output = container.exec_run(["sh", "-c", SEARCH], user=user).output.decode()
+                    found[f"{role} as {user}"] = (output, environment)
+            found["placeholder"] = (
+                workspace.exec_run(["sh", "-c", PLACEHOLDER], user="sandbox").output.decode(),
+                "",
+            )
             client.close()
         return script(seen)
 
@@ -76,7 +94,7 @@ def searching_the_sandbox(
 
 
 def test_claude_code_delegates_and_its_sub_agent_writes_a_backend_that_passes(tmp_path: Path) -> None:
-    found: list[str] = []
+    found: dict[str, tuple[str, str]] = {}
     steps = [("Bash", {"command": "ls /sys/class/net"}), *writes(reference_files())]
     script = delegating_script("backend-engineer", MODEL, steps)
     with fake_api(FakeApi(then=searching_the_sandbox(script, found))) as api:
@@ -95,9 +113,12 @@ def test_claude_code_delegates_and_its_sub_agent_writes_a_backend_that_passes(tm
     assert len(written) == len(reference_files()) and all(w.parent == "toolu_delegate" for w in written)
     (listing,) = [e for e in events if isinstance(e, ToolEvent) and e.name == "Bash"]
     assert listing.output.split() == ["lo"]  # as the agent sees it
-    search, environment = found
-    assert search.splitlines() == ["interfaces: lo ", "searched"], search  # as root sees it
-    assert KEY not in environment and "ANTHROPIC_UNIX_SOCKET=" in environment
+    assert int(found.pop("placeholder")[0]) >= 1  # the CLI's processes were searched
+    assert set(found) == {"holder as root", "postgres as root", "workspace as root", "workspace as sandbox"}
+    for who, (search, environment) in found.items():
+        assert search.splitlines() == ["interfaces: lo ", "searched"], (who, search)
+        assert KEY not in environment, who
+    assert "ANTHROPIC_UNIX_SOCKET=" in found["workspace as root"][1]
     assert any(isinstance(e, ResponseEvent) and e.parent is None for e in events)
     # the key only on the host: the fake saw it on every request; the sandbox sent only the placeholder
     assert api.seen and all(s.headers.get("x-api-key") == KEY for s in api.seen)
