@@ -75,10 +75,12 @@ class AnthropicProvider:
         return dict(message.model_dump(mode="json", exclude_none=True))
 
 
-def read_cassette(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def read_cassette(path: Path, version: int = CASSETTE_VERSION) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A cassette's metadata line and its exchanges; ProviderError when it is not of ``version`` (1: the
+    built-in loop's, 2: the gateway's)."""
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    if not lines or lines[0].get("cassette") != CASSETTE_VERSION:
-        raise ProviderError(f"{path} is not a cassette of version {CASSETTE_VERSION}")
+    if not lines or lines[0].get("cassette") != version:
+        raise ProviderError(f"{path} is not a cassette of version {version}")
     return lines[0], lines[1:]
 
 

@@ -25,16 +25,11 @@ def check_fixtures(
 ) -> list[Verdict]:
     """Verdicts on each fixture's reference and every mutant (or only the ones named in ``only``), in
     that order; up to ``slots`` subjects are evaluated at once."""
-    subjects: list[tuple[Fixture, Mutant | None]] = [
-        (fixture, None) for fixture in fixtures if not only or "reference" in only
-    ]
-    subjects += [
-        (fixture, mutant)
-        for fixture in fixtures
-        for mutant in fixture.mutants()
-        if not only or mutant.name in only
-    ]
-    subjects.sort(key=lambda s: fixtures.index(s[0]))  # a fixture's subjects together, its reference first
+    subjects: list[tuple[Fixture, Mutant | None]] = []
+    for fixture in fixtures:  # a fixture's subjects together, its reference first
+        if not only or "reference" in only:
+            subjects.append((fixture, None))
+        subjects += [(fixture, m) for m in fixture.mutants() if not only or m.name in only]
 
     def check(subject: tuple[Fixture, Mutant | None]) -> Verdict:
         fixture, mutant = subject

@@ -28,6 +28,7 @@ from typing import Any
 from harness._util.fs import atomic_write_bytes
 from harness.agents.gateway.sse import encode_events
 from harness.agents.gateway.upstream import UpstreamResponse
+from harness.agents.providers import read_cassette
 from harness.records.gateway import Exchange
 
 CASSETTE_VERSION = 2
@@ -39,10 +40,6 @@ MASKS = [
     (re.compile(r"OS Version: [^\n]*"), "OS Version: <os>"),
     (re.compile(r"(duration_ms|total_tokens|tool_uses)(\W+)\d+"), r"\1\2<n>"),
 ]
-
-
-class CassetteMismatch(Exception):
-    """A request that the cassette does not hold at its place."""
 
 
 def _mask(value: Any) -> Any:
@@ -111,10 +108,7 @@ class CassetteWriter:
 
 
 def read_gateway_cassette(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    if not lines or lines[0].get("cassette") != CASSETTE_VERSION:
-        raise CassetteMismatch(f"{path} is not a gateway cassette (version {CASSETTE_VERSION})")
-    return lines[0], lines[1:]
+    return read_cassette(path, CASSETTE_VERSION)
 
 
 class CassetteUpstream:
