@@ -3,11 +3,14 @@
 Latency: the scripted Messages API on 127.0.0.1 (tests/fake_api.py) answers a streamed request with a
 tool call of ``--kb`` kilobytes; the same request is sent alternately straight to it and through a gateway
 on a unix socket (key swap, allowlist, ledger, SSE assembly, exchange log), ``--requests`` times each.
-Prints the medians and the added milliseconds. Layer: with ``--layer``, removes the claude-code image and
+Prints the medians and the added milliseconds. Relay: with ``--relay``, the same streamed request sent
+alternately to the gateway's socket and to the socket of a relay container on this machine's engine (the
+route of an engine elsewhere: the engine's attach streams, the relay process, the tunnel), reached through
+the relay volume's folder on this machine. Layer: with ``--layer``, removes the claude-code image and
 builds it again (the binary cached on the host), ``--repeats`` times; prints the median build time and
 the image size next to the workspace image it extends.
 
-    .venv/bin/python -m benchmarks.gateway [--requests 300] [--kb 20] [--layer --repeats 3]
+    .venv/bin/python -m benchmarks.gateway [--requests 300] [--kb 20] [--relay] [--layer --repeats 3]
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def latency(requests: int, kb: int) -> None:
     )
     with tempfile.TemporaryDirectory() as scratch, fake_api() as api:
         api.then = lambda _seen: answer
-        ledger = Ledger(Budgets(10**6, 10**12, 10**12, 10**9, 10**6), settings.prices, settings)
+        ledger = Ledger(Budgets(10**6, 10**12, 10**9, 10**6), settings.prices, settings)
         upstream = HttpUpstream(api.url, "benchmark-key", 0, 60)
         with Gateway(
             Path(scratch) / "api.sock", upstream, ledger, frozenset({MODEL}), Path(scratch)
@@ -57,6 +60,52 @@ def latency(requests: int, kb: int) -> None:
     print(f"{requests} streamed requests of a {kb} kB answer each way")
     added = gateway_ms - direct_ms
     print(f"median direct {direct_ms:.2f} ms, through the gateway {gateway_ms:.2f} ms: +{added:.2f} ms")
+
+
+def relay(requests: int, kb: int) -> None:
+    from harness.agents.gateway.relay import start_relay
+    from harness.images import ensure_images
+    from harness.sandbox.docker_backend import DockerBackend
+    from harness.sandbox.engine import connect
+
+    settings, config = AgentSettings(), load_config()
+    client = connect(config.sandbox.docker_host)
+    images = ensure_images(client, config.images, lambda _line: None)
+    body = {"model": MODEL, "max_tokens": 100, "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    answer = tool_message(
+        "Write", {"file_path": "/workspace/a.py", "content": "x" * (kb * 1000)}, model=MODEL
+    )
+    pod = DockerBackend(client, images.base.tag).create_pod("benchmark-relay", "relay")
+    times: dict[str, list[float]] = {"gateway": [], "relay": []}
+    try:
+        with tempfile.TemporaryDirectory() as scratch, fake_api() as api:
+            api.then = lambda _seen: answer
+            ledger = Ledger(Budgets(10**6, 10**12, 10**9, 10**6), settings.prices, settings)
+            upstream = HttpUpstream(api.url, "benchmark-key", 0, 60)
+            socket = Path(scratch) / "api.sock"
+            with (
+                Gateway(socket, upstream, ledger, frozenset({MODEL}), Path(scratch)),
+                start_relay(pod, images.workspace.tag, "/run/crucible-gateway", socket),
+            ):
+                volume = next(v for v in client.volumes.list() if v.name.startswith(f"crucible-{pod.pod_id}"))
+                relayed = Path(volume.attrs["Mountpoint"]) / "api.sock"
+                clients = {
+                    name: httpx.Client(transport=httpx.HTTPTransport(uds=str(path)), base_url="http://gw")
+                    for name, path in (("gateway", socket), ("relay", relayed))
+                }
+                for _ in range(requests):
+                    for name, http in clients.items():
+                        started = time.perf_counter()
+                        response = http.post("/v1/messages", json=body)
+                        assert response.status_code == 200 and b"message_stop" in response.content
+                        times[name].append(time.perf_counter() - started)
+            upstream.close()
+    finally:
+        pod.close()
+    gateway_ms, relay_ms = (statistics.median(times[name]) * 1000 for name in ("gateway", "relay"))
+    print(f"{requests} streamed requests of a {kb} kB answer to the gateway and through a relay container")
+    added = relay_ms - gateway_ms
+    print(f"median gateway {gateway_ms:.2f} ms, through the relay {relay_ms:.2f} ms: +{added:.2f} ms")
 
 
 def layer(repeats: int) -> None:
@@ -85,10 +134,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--kb", type=int, default=20)
+    parser.add_argument("--relay", action="store_true")
     parser.add_argument("--layer", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     latency(args.requests, args.kb)
+    if args.relay:
+        relay(args.requests, args.kb)
     if args.layer:
         layer(args.repeats)
 

@@ -33,6 +33,12 @@ class EngineSettings(_Section):
     tls_cert: Path | None = Field(None, description="client certificate")
     tls_key: Path | None = Field(None, description="client key")
     evaluate_slots: int | None = Field(None, ge=1, description="samples evaluated on it at once")
+    gateway: Literal["auto", "mount", "relay"] = Field(
+        "auto",
+        description="how Claude Code in its containers reaches the model gateway: mount (a folder of this "
+        "machine; only for an engine on it), relay (a relay container tunnelled over the engine's API), "
+        "auto (mount when the engine is on this machine, else relay)",
+    )
 
     @model_validator(mode="after")
     def _tls_complete(self) -> EngineSettings:

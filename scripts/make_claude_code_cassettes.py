@@ -16,8 +16,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from harness.agents.gateway.sources import GatewayRecording
-from harness.agents.providers import AnthropicProvider
+from harness.agents.gateway.sources import LiveSource, RecordingSource
 from harness.agents.variants import load_variant, resolve_model
 from harness.config import load_config
 from harness.fixtures import find_fixture
@@ -72,6 +71,7 @@ def main() -> None:
                 / "e1.claude-code.jsonl"
             )
             meta = {
+                "runtime": "claude-code",
                 "variant": spec,
                 "variant_digest": variant.digest,
                 "fixture": FIXTURE,
@@ -82,8 +82,8 @@ def main() -> None:
                 "claude_code": config.agent.claude_code.version,
                 "mode": config.agent.claude_code.mode,
             }
-            live = AnthropicProvider(api_key="scripted-demo-not-a-key", base_url=api.url)
-            recording = GatewayRecording(live, path, meta)
+            live = LiveSource(api_key="scripted-demo-not-a-key", base_url=api.url)
+            recording = RecordingSource(live, path, meta)
             outcome, workspace = generate(engine, variant, fixture, recording, run, f"{variant.name}.cc")
             _, digest, _ = pack(workspace)
             assert recording.writer is not None

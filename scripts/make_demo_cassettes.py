@@ -1,7 +1,8 @@
 """Write the bundled demo cassettes: for each bundled variant, a HAND-MADE conversation (not model
 output) that writes a known backend into the workspace pod, checks its migrations round trip, and stops.
-The conversation runs through the real loop, tools and sandbox, so the recorded request digests match
-what `crucible run --provider replay` sends. Run it again whenever a bundled variant's text changes:
+The conversation runs through the real loop, gateway, tools and sandbox, so the recorded request digests
+match what `crucible run --provider replay` sends, and each cassette's metadata holds the digest of the
+workspace it leaves. Run it again whenever a bundled variant's text changes:
 
     .venv/bin/python scripts/make_demo_cassettes.py [FIXTURE ...]   # default: every fixture
 
@@ -17,13 +18,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from harness.agents.providers import RecordingProvider, ScriptedProvider, write_calls
+from harness.agents.gateway.sources import RecordingSource, ScriptedSource
+from harness.agents.providers import write_calls
 from harness.agents.variants import load_variant, resolve_model
 from harness.config import load_config
 from harness.fixtures import find_fixture
 from harness.pipeline.engine import Engine
 from harness.pipeline.generate import generate
 from harness.store import RunStore
+from harness.workspace import pack
 
 NOTE = (
     "hand-made demo recording: scripted by scripts/make_demo_cassettes.py to show the pipeline end to end; "
@@ -165,6 +168,7 @@ def main() -> None:
             model, _ = resolve_model(variant, config.agent)
             path = root / config.agent.cassettes_dir / Path(spec).stem / fixture_id / "e1.jsonl"
             meta = {
+                "runtime": "loop",
                 "variant": spec,
                 "variant_digest": variant.digest,
                 "fixture": fixture_id,
@@ -173,8 +177,12 @@ def main() -> None:
                 "note": NOTE,
                 "writes": backend_name,
             }
-            provider = RecordingProvider(ScriptedProvider(conversation(backend, model, existing)), path, meta)
-            outcome, _ = generate(engine, variant, fixture, provider, run, f"{Path(spec).stem}.{fixture_id}")
+            recording = RecordingSource(ScriptedSource(conversation(backend, model, existing)), path, meta)
+            outcome, workspace = generate(
+                engine, variant, fixture, recording, run, f"{Path(spec).stem}.{fixture_id}"
+            )
+            assert recording.writer is not None
+            recording.writer.annotate(workspace_digest=pack(workspace)[1])
             print(
                 f"{path.relative_to(root)}: {outcome.turns} turns, stop {outcome.stop}, "
                 f"{outcome.tool_calls} tool calls ({outcome.tool_errors} errors)"

@@ -2,7 +2,7 @@
 
 Claude Code's side is read from a claude-code sample's `exchanges.jsonl` (the gateway recorded every
 request the real CLI sent); the built-in loop's side is the first request the loop really builds for the
-same variant and fixture (captured from the loop itself with a provider that answers once and keeps what
+same variant and fixture (captured from the loop itself with a client that answers once and keeps what
 it was sent).
 
     .venv/bin/python -m scripts.what_the_model_sees reports/latest/samples/<variant[claude-code]...>
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.agents.loop import AgentRequest, run_agent
-from harness.agents.providers import ScriptedProvider
 from harness.agents.task import task_text
 from harness.agents.variants import load_variant, resolve_model
 from harness.config import load_config
@@ -26,15 +25,26 @@ from harness.records.transcript import StartEvent, read_transcript
 END = {"content": [{"type": "text", "text": "done"}], "stop_reason": "end_turn", "usage": {}}
 
 
+class Capture:
+    """A model client that ends the conversation at once and keeps the request it was sent."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+
+    def complete(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(request)
+        return END
+
+
 def loop_request(variant_spec: str, fixture_id: str) -> dict[str, Any]:
     config = load_config()
     variant = load_variant(variant_spec, config.project_root)
     model, price = resolve_model(variant, config.agent)
     fixture = find_fixture(config.project_root, fixture_id)
-    provider = ScriptedProvider([END])
+    capture = Capture()
     request = AgentRequest(model=model, system=variant.body, tools=variant.tools, task=task_text(fixture))
-    run_agent(provider, request, None, config.agent, price, lambda _event: None)  # type: ignore[arg-type]
-    return provider.requests[0]
+    run_agent(capture, request, None, config.agent, price, lambda _event: None)  # type: ignore[arg-type]
+    return capture.requests[0]
 
 
 def texts(content: Any) -> list[str]:

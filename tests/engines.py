@@ -23,9 +23,10 @@ class SecondEngine:
     cert: Path
     key: Path
 
-    def toml(self) -> str:
-        """This engine as an inline table for `--set sandbox.engines=[...]`."""
-        return f'{{url="{self.url}", tls_ca="{self.ca}", tls_cert="{self.cert}", tls_key="{self.key}"}}'
+    def toml(self, **extra: str) -> str:
+        """This engine as an inline table for `--set sandbox.engines=[...]`, with ``extra`` settings."""
+        more = "".join(f', {key}="{value}"' for key, value in extra.items())
+        return f'{{url="{self.url}", tls_ca="{self.ca}", tls_cert="{self.cert}", tls_key="{self.key}"{more}}}'
 
 
 def _openssl(*args: str, cwd: Path) -> None:

@@ -21,12 +21,10 @@ from typing import Any
 import yaml
 
 from harness._util.archive import safe_extract
-from harness.agents.gateway import Ledger, Upstream
-from harness.agents.providers import Provider
+from harness.agents.gateway import Ledger
+from harness.agents.providers import PLACEHOLDER_KEY
 from harness.agents.variants import Variant
 from harness.config import AgentSettings
-from harness.errors import UserError
-from harness.records.gateway import Exchange
 from harness.records.generation import AgentOutcome, Stop
 from harness.records.transcript import ResponseEvent, ToolEvent, TranscriptEvent
 from harness.sandbox import Container
@@ -34,24 +32,9 @@ from harness.sandbox import Container
 SOCKET_DIR = "/run/crucible-gateway"
 SOCKET = f"{SOCKET_DIR}/api.sock"
 STATE = "/tmp/crucible-claude"  # HOME, config, temporary files and the event stream of the CLI
-PLACEHOLDER_KEY = "sk-ant-crucible-placeholder-no-key-in-the-sandbox"
 DELEGATE_TOOLS = frozenset({"Task", "Agent"})
 MAX_STATE_BYTES = 200_000_000
 Recorder = Callable[[TranscriptEvent], None]
-
-
-def gateway_upstream(provider: Provider) -> tuple[Upstream, Callable[[Exchange], None] | None]:
-    """What the gateway forwards to for ``provider`` (the live service, or a cassette), and what
-    records its exchanges into a cassette when the run records."""
-    upstream = getattr(provider, "upstream", None)
-    if upstream is None:
-        raise UserError(
-            f"the claude-code runtime cannot run on the {provider.name} provider",
-            "use --provider anthropic (with ANTHROPIC_API_KEY set) or replay, or --runtime loop",
-        )
-    recorder = getattr(provider, "recorder", None)
-    made: Upstream = upstream()
-    return made, recorder() if recorder is not None else None
 
 
 def environment(extra: dict[str, str]) -> dict[str, str]:

@@ -1,6 +1,6 @@
-"""The one place that chooses a model provider and builds one per sample: the real Messages API,
-replay of the bundled cassettes, or either wrapped by a recorder. `crucible run`, the pytest plugin and
-the Ray workers all come here."""
+"""The one place that chooses a model provider and builds its source per sample: the real Messages API,
+replay of the bundled cassettes, or the live API recorded into them. `crucible run`, the pytest plugin and
+the Ray workers all come here; each sample's gateway then serves whichever runtime it runs."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness._util.registry import Registry
-from harness.agents.gateway.sources import GatewayRecording, GatewayReplay
-from harness.agents.providers import AnthropicProvider, Provider, RecordingProvider, ReplayProvider
+from harness.agents.gateway.sources import LiveSource, ModelSource, RecordingSource, ReplaySource
 from harness.agents.variants import Variant
 from harness.config import CrucibleConfig
 from harness.errors import UserError
 from harness.fixtures import Fixture
 from harness.records import utc_now
 
-ProviderFactory = Callable[[Variant, Fixture, int], Provider]
+ProviderFactory = Callable[[Variant, Fixture, int], ModelSource]
 Builder = Callable[[CrucibleConfig], ProviderFactory]
 PROVIDERS: Registry[Builder] = Registry("model provider", "--provider")
 
@@ -35,7 +34,7 @@ def choose_provider(requested: str | None, config: CrucibleConfig) -> str:
 
 
 def provider_factory(chosen: str, config: CrucibleConfig, record: bool = False) -> ProviderFactory:
-    """A provider per (variant, fixture, epoch). A live provider is built once here, so that a missing
+    """A model source per (variant, fixture, epoch). A live one is built once here, so that a missing
     key fails before anything runs. ``record`` writes every exchange to the cassettes."""
     if record and chosen == "replay":
         raise UserError("--record needs a live provider", "use --provider anthropic with --record")
@@ -54,17 +53,16 @@ def cassette_path(root: Path, variant: Variant, fixture: Fixture, epoch: int) ->
 
 
 def _recording_path(root: Path, variant: Variant, fixture: Fixture, epoch: int) -> Path:
-    """``e{epoch}.jsonl`` for the built-in loop, ``e{epoch}.claude-code.jsonl`` for the gateway's."""
+    """``e{epoch}.jsonl`` for the built-in loop, ``e{epoch}.claude-code.jsonl`` for Claude Code."""
     kind = "" if variant.runtime == "loop" else f".{variant.runtime}"
     return root / Path(variant.source.split("@", 1)[0]).stem / fixture.id / f"e{epoch}{kind}.jsonl"
 
 
 def replay_factory(root: Path) -> ProviderFactory:
-    """Replay of the cassettes under ``root``: the loop's, or the gateway's for claude-code."""
+    """Replay of the cassettes under ``root``, each cell its own (its runtime's)."""
 
-    def make(variant: Variant, fixture: Fixture, epoch: int) -> Provider:
-        path = cassette_path(root, variant, fixture, epoch)
-        return GatewayReplay(path) if variant.runtime == "claude-code" else ReplayProvider(path)
+    def make(variant: Variant, fixture: Fixture, epoch: int) -> ModelSource:
+        return ReplaySource(cassette_path(root, variant, fixture, epoch))
 
     return make
 
@@ -78,18 +76,16 @@ def _replay(config: CrucibleConfig) -> ProviderFactory:
 def anthropic_factory(config: CrucibleConfig) -> ProviderFactory:
     settings = config.agent
 
-    def live() -> AnthropicProvider:
-        return AnthropicProvider(
-            base_url=settings.base_url, max_retries=settings.max_retries, timeout=settings.request_timeout_s
-        )
-
-    live()  # fail now, not mid-run, when the key is missing
-    return lambda _variant, _fixture, _epoch: live()
+    live = LiveSource(  # fails now, not mid-run, when the key is missing
+        base_url=settings.base_url, max_retries=settings.max_retries, timeout=settings.request_timeout_s
+    )
+    return lambda _variant, _fixture, _epoch: live
 
 
 def recording_factory(inner: ProviderFactory, root: Path) -> ProviderFactory:
-    def make(variant: Variant, fixture: Fixture, epoch: int) -> Provider:
+    def make(variant: Variant, fixture: Fixture, epoch: int) -> ModelSource:
         meta = {
+            "runtime": variant.runtime,
             "variant": variant.source,
             "variant_digest": variant.digest,
             "fixture": fixture.id,
@@ -97,9 +93,8 @@ def recording_factory(inner: ProviderFactory, root: Path) -> ProviderFactory:
             "recorded_at": utc_now().isoformat(),
             "hand_made": False,
         }
-        path = _recording_path(root, variant, fixture, epoch)
-        if variant.runtime == "claude-code":
-            return GatewayRecording(inner(variant, fixture, epoch), path, meta)
-        return RecordingProvider(inner(variant, fixture, epoch), path, meta)
+        return RecordingSource(
+            inner(variant, fixture, epoch), _recording_path(root, variant, fixture, epoch), meta
+        )
 
     return make

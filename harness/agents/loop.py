@@ -1,5 +1,7 @@
 """The tool-use loop on the Messages API: the variant's body as system prompt, the fixture's task as the
-first user message, tools run in the workspace container, budgets checked after every exchange.
+first user message, tools run in the workspace container. The sample's gateway admits every request
+against the budgets (requests, tokens, dollars, wall time), as it does for Claude Code; the loop ends when
+the gateway says a budget is used up.
 
 Prompt caching: breakpoints on the last tool definition and on the system prompt (the stable prefix
 that every epoch and fixture of a variant shares) and on the newest user turn (the conversation so far).
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.agents.providers import Provider
+from harness.agents.providers import BudgetExhausted, ModelClient
 from harness.agents.tools import ToolRunner, definitions
 from harness.config import AgentSettings, Price
 from harness.records.generation import AgentOutcome, Stop, Usage
@@ -69,24 +71,6 @@ class _Tally:
     errors: int = 0
 
 
-def _budget_stop(tally: _Tally, settings: AgentSettings, started: float) -> Stop | None:
-    """The budget a sample has used up before its next request, if any."""
-    if tally.turns >= settings.max_turns:
-        return "budget:turns"
-    if time.monotonic() - started >= settings.wall_time_s:
-        return "budget:time"
-    return None
-
-
-def _spend_stop(tally: _Tally, settings: AgentSettings, price: Price) -> Stop | None:
-    """The budget the latest response used up, if any."""
-    if tally.usage.total >= settings.max_tokens:
-        return "budget:tokens"
-    if tally.usage.dollars(price, settings) >= settings.max_dollars:
-        return "budget:dollars"
-    return None
-
-
 def _run_tools(
     content: list[dict[str, Any]], runner: ToolRunner, tally: _Tally, record: Recorder
 ) -> list[dict[str, Any]]:
@@ -106,7 +90,7 @@ def _run_tools(
 
 
 def run_agent(
-    provider: Provider,
+    client: ModelClient,
     request: AgentRequest,
     runner: ToolRunner,
     settings: AgentSettings,
@@ -114,7 +98,7 @@ def run_agent(
     record: Recorder,
 ) -> AgentOutcome:
     """Run the conversation to its end or to a budget. ``record`` receives every event for the
-    transcript. Provider failures (after retries) propagate as ProviderError."""
+    transcript. Model failures (after the gateway's retries) propagate as ProviderError."""
     started = time.monotonic()
     tools = definitions(request.tools)
     if tools:
@@ -124,9 +108,6 @@ def run_agent(
     tally = _Tally()
     stop: Stop = "end_turn"
     while True:
-        if budget := _budget_stop(tally, settings, started):
-            stop = budget
-            break
         body = {
             "model": request.model,
             "max_tokens": settings.max_output_tokens,
@@ -134,7 +115,11 @@ def run_agent(
             "tools": tools,
             "messages": _with_rolling_breakpoint(messages),
         }
-        response = provider.complete(body)
+        try:
+            response = client.complete(body)
+        except BudgetExhausted as exhausted:
+            stop = exhausted.stop
+            break
         tally.turns += 1
         tally.usage = tally.usage.plus(response.get("usage") or {})
         content = list(response.get("content") or [])
@@ -150,9 +135,6 @@ def run_agent(
         messages.append(
             {"role": "assistant", "content": _assistant_content(content) or [{"type": "text", "text": "."}]}
         )
-        if spent := _spend_stop(tally, settings, price):
-            stop = spent
-            break
         if reason == "tool_use":
             results = _run_tools(content, runner, tally, record)
             messages.append(

@@ -1,149 +1,76 @@
-"""Model providers behind one small protocol: the real Anthropic Messages API (through the official
-SDK, whose retries with exponential backoff, jitter and `retry-after` we configure), replay of recorded
-cassettes, a scripted double for tests and demos, and a recorder that wraps any of them.
-
-A cassette is JSONL: a first line of metadata, then one line per exchange
-`{"index", "request_digest", "response"}`. Replay checks each request's digest, so a run replays byte for
-byte or stops with a clear mismatch."""
+"""How the built-in loop reaches the model: the official `anthropic` SDK, pointed at the sample's model
+gateway over its unix socket with a placeholder key. The gateway (harness/agents/gateway/) does the rest for
+both runtimes alike: the real key, retries, budgets, the model allowlist, price accounting, recording and
+replay. So the SDK here never retries (the gateway's upstream does), and a request the gateway refuses for
+a budget comes back as ``BudgetExhausted`` naming it."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from harness._util.fs import atomic_write_bytes
-from harness.agents.gateway.upstream import HttpUpstream
-from harness.errors import InfraError, UserError
+from harness.errors import InfraError
+from harness.records.generation import Stop
 
-CASSETTE_VERSION = 1
+PLACEHOLDER_KEY = "sk-ant-crucible-placeholder-no-key-here"
+BUDGET_HEADER = "x-crucible-budget"  # set by the gateway on a refusal for a used-up budget
 
 
 class ProviderError(InfraError):
     """The model service failed (after retries) or a cassette cannot answer: an infra failure."""
 
 
-class Provider(Protocol):
-    name: str
+class BudgetExhausted(Exception):
+    """The gateway refused a request because the sample's ``stop`` budget is used up."""
 
+    def __init__(self, stop: Stop) -> None:
+        super().__init__(stop)
+        self.stop = stop
+
+
+class ModelClient(Protocol):
     def complete(self, request: dict[str, Any]) -> dict[str, Any]:
         """One Messages API call: the request body in, the response body (a dict) out."""
         ...
 
 
-def request_digest(request: dict[str, Any]) -> str:
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+class GatewayClient:
+    """The Messages API as the loop sees it: the SDK over the gateway's socket."""
 
-
-class AnthropicProvider:
-    name = "anthropic"
-
-    def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        max_retries: int = 4,
-        timeout: float = 600.0,
-    ) -> None:
+    def __init__(self, socket: Path, timeout: float = 600.0) -> None:
         import anthropic
+        import httpx2  # the SDK's HTTP layer
 
-        key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise UserError("ANTHROPIC_API_KEY is not set", "export it, or use --provider replay")
-        self._errors = (anthropic.APIError,)
+        transport = httpx2.HTTPTransport(uds=str(socket))
+        self._errors = anthropic
         self._client = anthropic.Anthropic(
-            api_key=key, base_url=base_url, max_retries=max_retries, timeout=timeout
+            api_key=PLACEHOLDER_KEY,
+            base_url="http://gateway.invalid",
+            max_retries=0,
+            timeout=timeout,
+            http_client=httpx2.Client(transport=transport, timeout=timeout),
         )
-        self._key, self._retries, self._timeout = key, max_retries, timeout
-
-    def upstream(self) -> HttpUpstream:
-        """The same service, key and retries for the model gateway, which forwards raw requests."""
-        return HttpUpstream(str(self._client.base_url), self._key, self._retries, self._timeout)
 
     def complete(self, request: dict[str, Any]) -> dict[str, Any]:
         try:
             message = self._client.messages.create(**request)
-        except self._errors as exc:
-            status = getattr(exc, "status_code", None)
-            raise ProviderError(
-                f"the Messages API failed{f' with {status}' if status else ''}: {exc}"
-            ) from exc
+        except self._errors.APIStatusError as exc:
+            if stop := exc.response.headers.get(BUDGET_HEADER):
+                raise BudgetExhausted(cast(Stop, stop)) from None
+            raise ProviderError(f"the Messages API failed with {exc.status_code}: {_message(exc)}") from exc
+        except self._errors.APIError as exc:
+            raise ProviderError(f"the model gateway could not be reached: {exc}") from exc
         return dict(message.model_dump(mode="json", exclude_none=True))
 
-
-def read_cassette(path: Path, version: int = CASSETTE_VERSION) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A cassette's metadata line and its exchanges; ProviderError when it is not of ``version`` (1: the
-    built-in loop's, 2: the gateway's)."""
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    if not lines or lines[0].get("cassette") != version:
-        raise ProviderError(f"{path} is not a cassette of version {version}")
-    return lines[0], lines[1:]
+    def close(self) -> None:
+        self._client.close()
 
 
-class ReplayProvider:
-    name = "replay"
-
-    def __init__(self, path: Path) -> None:
-        if not path.is_file():
-            raise ProviderError(
-                f"no cassette at {path}", "record one with --record, or use --provider anthropic"
-            )
-        self.path = path
-        self.meta, self._entries = read_cassette(path)
-        self._next = 0
-
-    def complete(self, request: dict[str, Any]) -> dict[str, Any]:
-        if self._next >= len(self._entries):
-            raise ProviderError(
-                f"{self.path}: the run asked for exchange {self._next + 1}, the cassette has "
-                f"{len(self._entries)}"
-            )
-        entry = self._entries[self._next]
-        if entry["request_digest"] != request_digest(request):
-            raise ProviderError(
-                f"{self.path}: request {self._next + 1} differs from the recording (did the prompt, "
-                "the model or a tool result change?)",
-                "re-record the cassette",
-            )
-        self._next += 1
-        return dict(entry["response"])
-
-
-class ScriptedProvider:
-    """A test double: answers with the given responses in order, whatever is asked."""
-
-    name = "scripted"
-
-    def __init__(self, responses: list[dict[str, Any]]) -> None:
-        self._responses: Iterator[dict[str, Any]] = iter(responses)
-        self.requests: list[dict[str, Any]] = []
-
-    def complete(self, request: dict[str, Any]) -> dict[str, Any]:
-        self.requests.append(request)
-        try:
-            return next(self._responses)
-        except StopIteration:
-            raise ProviderError("the scripted provider ran out of responses") from None
-
-
-class RecordingProvider:
-    """Wraps a provider and writes every exchange to a cassette (rewritten atomically after each one)."""
-
-    def __init__(self, inner: Provider, path: Path, meta: dict[str, Any]) -> None:
-        self.inner, self.path = inner, path
-        self.name = inner.name
-        self._lines = [json.dumps({"cassette": CASSETTE_VERSION, **meta}, sort_keys=True)]
-
-    def complete(self, request: dict[str, Any]) -> dict[str, Any]:
-        response = self.inner.complete(request)
-        entry = {"index": len(self._lines), "request_digest": request_digest(request), "response": response}
-        self._lines.append(json.dumps(entry, sort_keys=True, ensure_ascii=False))
-        atomic_write_bytes(self.path, ("\n".join(self._lines) + "\n").encode())
-        return response
+def _message(exc: Any) -> str:
+    """The API-shaped error's own message (the gateway's, the cassette's or the service's)."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    return str(error.get("message") if isinstance(error, dict) else exc.message)
 
 
 def write_calls(folder: Path, root: str = "/workspace", prefix: str = "toolu_write") -> list[dict[str, Any]]:

@@ -6,19 +6,43 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from harness.config import CrucibleConfig, EngineSettings
-from harness.errors import InfraError
+from harness.errors import ConfigError, InfraError
 from harness.images import ImageSet, ensure_images
 from harness.images.claude_code import ensure_claude_code
 from harness.sandbox import SandboxBackend, create_backend
-from harness.sandbox.engine import connect, wait_until_up
+from harness.sandbox.engine import connect, engine_url, wait_until_up
 from harness.sandbox.pool import PodPool
 
 INFRA_ATTEMPTS = 2  # an infra failure is retried once
 ENGINE_WAIT_S = 120.0  # before that retry, how long the engine may take to come back
 T = TypeVar("T")
+GatewayRoute = Literal["mount", "relay"]
+
+
+def on_this_machine(url: str) -> bool:
+    """Whether an engine URL reaches this machine's engine ("" is the default one), so that a folder
+    of this machine can be bind-mounted into its containers (the gateway's socket)."""
+    if not url or url.startswith("unix://"):
+        return True
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host.startswith("127.")
+
+
+def gateway_route(url: str, choice: str) -> GatewayRoute:
+    """How Claude Code in this engine's containers reaches the gateway: `auto` mounts the socket's
+    folder when the engine is on this machine and relays it otherwise."""
+    if choice == "auto":
+        return "mount" if on_this_machine(url) else "relay"
+    if choice == "mount" and not on_this_machine(url):
+        raise ConfigError(
+            f'sandbox.engines: {url} is not on this machine, so gateway = "mount" cannot work',
+            'set gateway = "relay" (or "auto") for it',
+        )
+    return "relay" if choice == "relay" else "mount"
 
 
 @dataclass(frozen=True)
@@ -29,6 +53,7 @@ class Engine:
     backend: SandboxBackend
     pods: PodPool | None = None  # warm eval pods, when the caller keeps a pool
     url: str = ""  # the engine's URL as configured ("" for the default engine)
+    gateway: GatewayRoute = "mount"  # how the claude-code runtime's containers reach the gateway
 
     @classmethod
     def start(
@@ -40,7 +65,9 @@ class Engine:
         """The engine at ``settings`` (default: `sandbox.docker_host`), with every image ready on it."""
         if settings is None:
             client = connect(config.sandbox.docker_host)
+            route = gateway_route(engine_url(config.sandbox.docker_host), "auto")
         else:
+            route = gateway_route(settings.url, settings.gateway)
             files = None
             if settings.tls_ca and settings.tls_cert and settings.tls_key:
                 files = (settings.tls_ca, settings.tls_cert, settings.tls_key)
@@ -50,7 +77,8 @@ class Engine:
             version = config.agent.claude_code.version
             layer = ensure_claude_code(client, config.images, version, images.workspace.image_id, progress)
             images = replace(images, claude_code=layer)
-        return cls(config, client, images, create_backend(config, images.base.tag, client, name="docker"))
+        backend = create_backend(config, images.base.tag, client, name="docker")
+        return cls(config, client, images, backend, gateway=route)
 
     @classmethod
     def start_all(

@@ -7,26 +7,20 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from harness._util.archive import safe_extract, tar_files
-from harness.agents.claude_code import (
-    SOCKET_DIR,
-    Recorder,
-    agent_file,
-    environment,
-    gateway_upstream,
-    run_claude_code,
-)
-from harness.agents.gateway import Budgets, Gateway, Ledger
+from harness.agents.claude_code import SOCKET_DIR, Recorder, agent_file, environment, run_claude_code
+from harness.agents.gateway import Budgets, Gateway, Ledger, Upstream
+from harness.agents.gateway.relay import VOLUME, start_relay
+from harness.agents.gateway.sources import ModelSource
 from harness.agents.loop import AgentRequest, run_agent
-from harness.agents.providers import Provider, ProviderError
+from harness.agents.providers import GatewayClient, ProviderError
 from harness.agents.task import task_text
 from harness.agents.tools import TOOLBOX_DIR, WORKSPACE, ToolRunner, toolbox_archive
 from harness.agents.variants import Variant, resolve_model
-from harness.errors import SandboxError, UserError
+from harness.errors import SandboxError
 from harness.fixtures import Fixture
 from harness.pipeline.engine import Engine
 from harness.records.generation import AgentOutcome
@@ -48,74 +42,117 @@ def _extract_workspace(archive: bytes, dest: Path) -> list[str]:
     return safe_extract(archive, dest, strip_components=1)
 
 
-def on_this_machine(url: str) -> bool:
-    """Whether an engine URL reaches this machine's engine ("" is the default one), so that a folder
-    of this machine can be bind-mounted into its containers (the gateway's socket)."""
-    if not url or url.startswith("unix://"):
-        return True
-    host = urlsplit(url).hostname or ""
-    return host == "localhost" or host.startswith("127.")
+@dataclass(frozen=True)
+class _Sample:
+    """What either runtime needs to run one sample's agent in its pod."""
+
+    engine: Engine
+    pod: Pod
+    spec: ContainerSpec
+    variant: Variant
+    fixture: Fixture
+    model: str
+    folder: Path
+    record: Recorder
 
 
-def _in_claude_code(
-    engine: Engine,
-    pod: Pod,
-    spec: ContainerSpec,
-    variant: Variant,
-    fixture: Fixture,
-    provider: Provider,
-    model: str,
-    folder: Path,
-    record: Recorder,
-) -> tuple[AgentOutcome, Container]:
-    """The real CLI in the workspace container, its model traffic through a gateway of its own."""
-    settings = engine.config.agent
+def _in_claude_code(sample: _Sample, gateway: Gateway) -> tuple[AgentOutcome, Container]:
+    """The real CLI in the workspace container, the gateway's socket brought to it: its folder mounted
+    (an engine on this machine), or through a relay container in the pod (an engine elsewhere)."""
+    engine = sample.engine
     image = engine.images.claude_code
     if image is None:
         raise SandboxError(f"engine {engine.url or 'default'} was started without the claude-code image")
-    if not on_this_machine(engine.url):
-        raise UserError(
-            f"the claude-code runtime needs its engine on this machine; {engine.url} is not",
-            "run claude-code samples on a local engine (unix:// or a loopback tcp:// URL)",
-        )
-    upstream, recorder = gateway_upstream(provider)
-    ledger = Ledger(Budgets.of(settings), settings.prices, settings)
-    with tempfile.TemporaryDirectory(prefix="crucible-gw-") as sockets:
-        os.chmod(sockets, 0o755)  # noqa: S103 - the sandbox user must reach the socket inside
-        socket = Path(sockets) / "api.sock"
-        with Gateway(socket, upstream, ledger, frozenset({model}), folder, on_exchange=recorder):
-            cli = replace(spec, image=image.tag, binds={sockets: SOCKET_DIR}, env=environment(dict(spec.env)))
-            container = pod.add(cli)
-            placed_name = f".claude/agents/{variant.name}.md"
-            placed = {placed_name: agent_file(variant, model)}
-            container.put_archive(WORKSPACE, tar_files(placed, uid=APP_UID))
-            task = task_text(fixture)
-            outcome = run_claude_code(
-                container, variant, task, model, ledger, settings, record, folder / "claude-code"
-            )
-            # the placed variant is Crucible's, not the agent's work: the workspace leaves without it
-            container.exec(
-                ["sh", "-c", f"rm -f {WORKSPACE}/{placed_name} && rmdir -p {WORKSPACE}/.claude/agents"]
-            )
-    if mismatch := getattr(upstream, "mismatch", None):
-        raise ProviderError(
-            mismatch, "re-record the cassette (the prompt, the model, the CLI or a tool result changed)"
-        )
+    spec = replace(sample.spec, image=image.tag, env=environment(dict(sample.spec.env)))
+    if engine.gateway == "mount":
+        return _run_cli(sample, gateway, replace(spec, binds={str(gateway.socket_path.parent): SOCKET_DIR}))
+    with start_relay(sample.pod, engine.images.workspace.tag, SOCKET_DIR, gateway.socket_path):
+        return _run_cli(sample, gateway, replace(spec, volumes={VOLUME: (SOCKET_DIR, True)}))
+
+
+def _run_cli(sample: _Sample, gateway: Gateway, spec: ContainerSpec) -> tuple[AgentOutcome, Container]:
+    variant = sample.variant
+    container = sample.pod.add(spec)
+    placed_name = f".claude/agents/{variant.name}.md"
+    container.put_archive(WORKSPACE, tar_files({placed_name: agent_file(variant, sample.model)}, uid=APP_UID))
+    outcome = run_claude_code(
+        container,
+        variant,
+        task_text(sample.fixture),
+        sample.model,
+        gateway.ledger,
+        sample.engine.config.agent,
+        sample.record,
+        sample.folder / "claude-code",
+    )
+    # the placed variant is Crucible's, not the agent's work: the workspace leaves without it
+    container.exec(["sh", "-c", f"rm -f {WORKSPACE}/{placed_name} && rmdir -p {WORKSPACE}/.claude/agents"])
     return outcome, container
+
+
+def _in_loop(sample: _Sample, gateway: Gateway) -> tuple[AgentOutcome, Container]:
+    """The built-in loop on the host, its requests through the sample's gateway like the CLI's."""
+    settings, variant = sample.engine.config.agent, sample.variant
+    _, price = resolve_model(variant, settings)
+    container = sample.pod.add(sample.spec)
+    request = AgentRequest(
+        model=sample.model, system=variant.body, tools=variant.tools, task=task_text(sample.fixture)
+    )
+    client = GatewayClient(gateway.socket_path, settings.request_timeout_s)
+    try:
+        outcome = run_agent(
+            client, request, ToolRunner(container, variant.tools), settings, price, sample.record
+        )
+    finally:
+        client.close()
+    return outcome, container
+
+
+def _replay_mismatch(upstream: Upstream) -> ProviderError | None:
+    mismatch = getattr(upstream, "mismatch", None)
+    if mismatch is None:
+        return None
+    return ProviderError(
+        mismatch, "re-record the cassette (the prompt, the model, the runtime or a tool result changed)"
+    )
+
+
+def _run_agent(sample: _Sample, source: ModelSource) -> tuple[AgentOutcome, Container]:
+    """Either runtime, its model traffic through a gateway of the sample's own on the host: one
+    mechanism for the key, the budgets, the allowlist, the accounting, recording and replay."""
+    settings = sample.engine.config.agent
+    upstream = source.upstream()
+    ledger = Ledger(Budgets.of(settings), settings.prices, settings)
+    run_in = _in_claude_code if sample.variant.runtime == "claude-code" else _in_loop
+    try:
+        with tempfile.TemporaryDirectory(prefix="crucible-gw-") as sockets:
+            os.chmod(sockets, 0o755)  # noqa: S103 - the sandbox user must reach the socket inside
+            socket = Path(sockets) / "api.sock"
+            models = frozenset({sample.model})
+            with Gateway(socket, upstream, ledger, models, sample.folder, source.recorder()) as gateway:
+                ran = run_in(sample, gateway)
+    except ProviderError as failed:
+        raise (_replay_mismatch(upstream) or failed) from None
+    finally:
+        if (close := getattr(upstream, "close", None)) is not None:
+            close()
+    if mismatch := _replay_mismatch(upstream):
+        raise mismatch
+    return ran
 
 
 def generate(
     engine: Engine,
     variant: Variant,
     fixture: Fixture,
-    provider: Provider,
+    source: ModelSource,
     run: RunDir,
     sample_id: str,
 ) -> tuple[AgentOutcome, Path]:
-    """Run the agent; its outcome and the folder holding the workspace it left. Provider or sandbox
+    """Run the agent; its outcome and the folder holding the workspace it left. Model or sandbox
     failures raise InfraError (the caller records an infra failure)."""
     settings = engine.config.agent
-    model, price = resolve_model(variant, settings)
+    model, _ = resolve_model(variant, settings)
     folder = run.path / "samples" / sample_id
     transcript = folder / "transcript.jsonl"
     folder.mkdir(parents=True, exist_ok=True)
@@ -147,22 +184,12 @@ def generate(
                 variant_digest=variant.digest,
                 model=model,
                 fixture=fixture.id,
-                provider=provider.name,
+                provider=source.name,
                 runtime=variant.runtime,
             )
         )
-        if variant.runtime == "claude-code":
-            outcome, container = _in_claude_code(
-                engine, pod, spec, variant, fixture, provider, model, folder, record
-            )
-        else:
-            container = pod.add(spec)
-            request = AgentRequest(
-                model=model, system=variant.body, tools=variant.tools, task=task_text(fixture)
-            )
-            outcome = run_agent(
-                provider, request, ToolRunner(container, variant.tools), settings, price, record
-            )
+        sample = _Sample(engine, pod, spec, variant, fixture, model, folder, record)
+        outcome, container = _run_agent(sample, source)
         workspace = folder / "workspace"
         if not pod.intact():
             raise SandboxError(f"workspace pod {pod.pod_id} was stopped from outside (engine restart?)")

@@ -16,6 +16,7 @@ from harness.sandbox.base import (
     Limits,
     Pod,
     SandboxBackend,
+    Stdio,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Limits",
     "Pod",
     "SandboxBackend",
+    "Stdio",
     "create_backend",
     "limits_from",
 ]

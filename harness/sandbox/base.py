@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -29,7 +29,10 @@ class Limits:
 class ContainerSpec:
     """One container of a pod. ``command`` None means an idle container that only serves execs.
     ``files`` maps a directory to a tar archive unpacked there before the command starts; ``binds`` maps
-    a host folder to where it is mounted, read-only."""
+    a host folder to where it is mounted, read-only; ``volumes`` maps a volume of the pod's own (made on
+    first use, removed with the pod) to where it is mounted and whether read-only, so that two containers
+    can share one folder and nothing else. ``own_network``: a network namespace of its own with no
+    interface but ``lo``, instead of the pod's; ``stdin``: stdin kept open, for ``attach``."""
 
     name: str
     image: str
@@ -42,6 +45,19 @@ class ContainerSpec:
     files: Mapping[str, bytes] = field(default_factory=dict)
     # host folder -> path in the container, mounted read-only (the model gateway's socket folder)
     binds: Mapping[str, str] = field(default_factory=dict)
+    volumes: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
+    own_network: bool = False
+    stdin: bool = False
+
+
+@dataclass(frozen=True)
+class Stdio:
+    """A running container's main process as a byte stream: ``read`` gives the next chunk of its stdout
+    (b"" once it ends), ``write`` feeds its stdin, ``close`` lets go of both."""
+
+    read: Callable[[], bytes]
+    write: Callable[[bytes], None]
+    close: Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -117,6 +133,10 @@ class Container(Protocol):
         ...
 
     def state(self) -> ContainerState: ...
+
+    def attach(self) -> Stdio:
+        """The main process's stdin and stdout (a container started with ``stdin``)."""
+        ...
 
 
 @runtime_checkable

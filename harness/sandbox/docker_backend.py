@@ -13,9 +13,10 @@ import os
 import re
 import secrets
 import socket
+import struct
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from harness._util.archive import reroot
@@ -30,6 +31,7 @@ from harness.sandbox.base import (
     ContainerState,
     ExecResult,
     Limits,
+    Stdio,
 )
 
 WATCHDOG_GRACE_S = 15.0
@@ -181,6 +183,26 @@ class DockerContainer:
             raise SandboxError(f"reading the logs of {self.name} failed: {exc}") from exc
         return data[-max_bytes:].decode(errors="replace")
 
+    def attach(self) -> Stdio:
+        """Two attachments, one per direction (a TLS connection must not be read and written from two
+        threads at once): stdout taken out of the engine's frames, stdin written raw. The frames are read
+        here, not with the SDK's reader, which polls the socket before each read and so blocks forever
+        on bytes a TLS connection has already decrypted."""
+        api = self._pod.client.api
+        try:
+            out = _raw(api.attach_socket(self._container.id, params={"stdout": 1, "stream": 1}))
+            into = _raw(api.attach_socket(self._container.id, params={"stdin": 1, "stream": 1}))
+        except Exception as exc:
+            raise SandboxError(f"attaching to {self.name} failed: {exc}") from exc
+        frames = _stdout_frames(out)
+
+        def close() -> None:
+            for handle in (out, into):
+                with contextlib.suppress(Exception):
+                    handle.close()
+
+        return Stdio(read=lambda: next(frames, b""), write=into.sendall, close=close)
+
     def state(self) -> ContainerState:
         try:
             self._container.reload()
@@ -193,6 +215,32 @@ class DockerContainer:
             exit_code=None if running else state.get("ExitCode"),
             oom_killed=bool(state.get("OOMKilled")),
         )
+
+
+def _raw(attached: Any) -> Any:
+    """The socket under what ``attach_socket`` returns (a SocketIO on a unix socket, else the socket)."""
+    return attached._sock if isinstance(attached, socket.SocketIO) else attached  # type: ignore[attr-defined]
+
+
+def _stdout_frames(sock: Any) -> Iterator[bytes]:
+    """The stdout payloads of an attached stream (8-byte headers: stream, 3 zero bytes, length)."""
+    buffer = bytearray()
+    while True:
+        while len(buffer) >= 8:
+            stream, size = struct.unpack_from(">BxxxL", buffer)
+            if len(buffer) < 8 + size:
+                break
+            data = bytes(buffer[8 : 8 + size])
+            del buffer[: 8 + size]
+            if stream == 1 and data:
+                yield data
+        try:
+            chunk = sock.recv(65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        buffer += chunk
 
 
 class DockerPod:
@@ -213,6 +261,7 @@ class DockerPod:
         self.limits = limits
         self._ttl = ttl_s
         self._containers: dict[str, DockerContainer] = {}
+        self._volumes: set[str] = set()
         self._labels = {
             LABEL_RUN: run_id,
             LABEL_SAMPLE: sample_id,
@@ -260,11 +309,15 @@ class DockerPod:
             raise SandboxError(f"pod {self.pod_id} already has a container named {spec.name!r}")
         limits = spec.limits or self.limits
         memory = f"{limits.memory_mb}m"
+        mounts = {host: {"bind": inside, "mode": "ro"} for host, inside in spec.binds.items()}
+        for volume, (inside, read_only) in spec.volumes.items():
+            mounts[self._volume(volume)] = {"bind": inside, "mode": "ro" if read_only else "rw"}
         container = self._run(
             spec.image,
             spec.command or ["sleep", str(self._ttl)],
             spec.name,
-            network_mode=f"container:{self._holder.id}",
+            network_mode="none" if spec.own_network else f"container:{self._holder.id}",
+            stdin_open=spec.stdin,
             environment=dict(spec.env),
             working_dir=spec.workdir,
             user=spec.user or "",
@@ -273,12 +326,23 @@ class DockerPod:
             nano_cpus=int(limits.cpus * 1e9),
             pids_limit=limits.pids,
             tmpfs=dict(spec.tmpfs),
-            volumes={host: {"bind": inside, "mode": "ro"} for host, inside in spec.binds.items()},
+            volumes=mounts,
             files=spec.files,
         )
         handle = DockerContainer(self, spec.name, container, limits)
         self._containers[spec.name] = handle
         return handle
+
+    def _volume(self, name: str) -> str:
+        """The engine's name of the pod's volume ``name``, made with the pod's labels on first use."""
+        full = f"crucible-{self.pod_id}-{_safe(name)}"
+        if full not in self._volumes:
+            try:
+                self.client.volumes.create(name=full, labels=self._labels)
+            except Exception as exc:
+                raise SandboxError(f"creating volume {name!r} of pod {self.pod_id} failed: {exc}") from exc
+            self._volumes.add(full)
+        return full
 
     def container(self, name: str) -> DockerContainer:
         try:

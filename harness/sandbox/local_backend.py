@@ -25,7 +25,7 @@ from pathlib import Path
 
 from harness._util.archive import safe_extract, tar_tree
 from harness.errors import SandboxError
-from harness.sandbox.base import ContainerSpec, ContainerState, ExecResult, Limits
+from harness.sandbox.base import ContainerSpec, ContainerState, ExecResult, Limits, Stdio
 
 LOCAL_ROOT_PREFIX = "crucible-local-"
 BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -162,6 +162,9 @@ class LocalContainer:
         code = self._main.poll()
         return ContainerState(running=code is None, exit_code=code, oom_killed=False)
 
+    def attach(self) -> Stdio:
+        raise SandboxError(f"the local backend cannot attach to {self.name!r}: use the docker backend")
+
     def stop(self) -> None:
         if self._main is not None:
             _kill_group(self._main)
@@ -191,7 +194,7 @@ class LocalPod:
     def add(self, spec: ContainerSpec) -> LocalContainer:
         if spec.name in self._containers:
             raise SandboxError(f"pod {self.pod_id} already has a container named {spec.name!r}")
-        if spec.binds:
+        if spec.binds or spec.volumes:
             raise SandboxError(
                 f"the local backend cannot mount folders into {spec.name!r}: use the docker backend"
             )

@@ -170,10 +170,18 @@ def test_replaying_both_runtimes_reproduces_the_recorded_workspace_and_pairs_the
     assert result.returncode == 0, result.stderr[-3000:]
     found = records(tmp_path / "latest")
     loop, claude = found["backend-engineer.jwt-auth.e1"], found["backend-engineer_claude-code_.jwt-auth.e1"]
-    cassette = PROJECT / "agents" / "cassettes" / "backend-engineer" / "jwt-auth" / "e1.claude-code.jsonl"
-    recorded = json.loads(cassette.read_text().splitlines()[0])["workspace_digest"]
+    cassettes = PROJECT / "agents" / "cassettes" / "backend-engineer" / "jwt-auth"
+    recorded = {
+        json.loads((cassettes / name).read_text().splitlines()[0])["workspace_digest"]
+        for name in ("e1.jsonl", "e1.claude-code.jsonl")
+    }
     # the same hand-made backend, written by the loop's tools and by Claude Code's: the same workspace
-    assert claude.workspace_digest == recorded == loop.workspace_digest
+    assert recorded == {claude.workspace_digest} == {loop.workspace_digest}
+    # both runtimes' traffic went through a gateway of the sample's own: one line per exchange
+    samples = tmp_path / "latest" / "samples"
+    for sample in (loop, claude):
+        exchanges = (samples / sample.sample_id / "exchanges.jsonl").read_text().splitlines()
+        assert sample.generation is not None and len(exchanges) >= sample.generation.turns > 0
     assert claude.variant == "backend-engineer[claude-code]" and claude.generation is not None
     assert claude.generation.runtime == "claude-code" and claude.generation.delegated
     assert (claude.status, claude.failing(Check.MIGRATIONS)) == (loop.status, loop.failing(Check.MIGRATIONS))

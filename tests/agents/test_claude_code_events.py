@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.agents.claude_code import agent_file, command, environment, gateway_upstream, read_events
-from harness.agents.providers import ReplayProvider
+from harness.agents.claude_code import agent_file, command, environment, read_events
+from harness.agents.gateway.sources import ReplaySource
+from harness.agents.providers import ProviderError
 from harness.agents.variants import load_variant
 from harness.config import AgentSettings, ClaudeCodeSettings
-from harness.errors import UserError
 from harness.records.transcript import ResponseEvent, ToolEvent, TranscriptEvent
 from tests.helpers import PROJECT
 
@@ -68,7 +68,9 @@ def test_the_command_runs_headless_and_the_environment_points_at_the_socket_only
     assert not any("PROXY" in k.upper() for k in env)
 
 
-def test_replay_cannot_feed_the_gateway_yet_and_says_what_to_use(tmp_path: Path) -> None:
-    cassette = next((PROJECT / "agents" / "cassettes").rglob("e1.jsonl"))
-    with pytest.raises(UserError, match="--provider anthropic"):
-        gateway_upstream(ReplayProvider(cassette))
+def test_a_cassette_of_the_old_loop_format_is_refused_with_the_fix(tmp_path: Path) -> None:
+    old = tmp_path / "e1.jsonl"
+    old.write_text('{"cassette": 1, "variant": "agents/x.md"}\n{"index": 1, "request_digest": "ab"}\n')
+    with pytest.raises(ProviderError, match=r"not a cassette of version 2 \(found 1\)") as raised:
+        ReplaySource(old).upstream()
+    assert "--record" in str(raised.value.fix)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.agents.factory import PROVIDERS, choose_provider, provider_factory
-from harness.agents.providers import ReplayProvider, ScriptedProvider
+from harness.agents.gateway.sources import RecordingSource, ReplaySource, ScriptedSource
 from harness.agents.variants import load_variant
 from harness.config import load_config
 from harness.errors import ConfigError, UserError
@@ -38,7 +38,7 @@ def test_replay_reads_the_cell_cassette_and_falls_back_to_epoch_one() -> None:
     fixture = find_fixture(PROJECT, "jwt-auth")
     make = provider_factory("replay", config)
     first, third = make(variant, fixture, 1), make(variant, fixture, 3)
-    assert isinstance(first, ReplayProvider) and isinstance(third, ReplayProvider)
+    assert isinstance(first, ReplaySource) and isinstance(third, ReplaySource)
     expected = PROJECT / "agents" / "cassettes" / "backend-engineer" / "jwt-auth" / "e1.jsonl"
     assert first.path == third.path == expected
 
@@ -52,18 +52,23 @@ def test_recording_needs_a_live_provider_and_a_live_one_needs_a_key(monkeypatch:
         provider_factory("anthropic", config)
 
 
-def test_recording_writes_every_exchange_to_the_cell_cassette(
+def test_recording_opens_the_cell_cassette_for_its_runtime(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = load_config(PROJECT).model_copy(update={"project_root": tmp_path})
-    answer = {"content": [{"type": "text", "text": "done"}], "stop_reason": "end_turn"}
-    scripted = ScriptedProvider([answer])
+    scripted = ScriptedSource([])
     monkeypatch.setitem(PROVIDERS._entries, "anthropic", lambda _config: lambda *_cell: scripted)
     variant = load_variant("agents/backend-engineer.md", PROJECT)
     fixture = find_fixture(PROJECT, "jwt-auth")
-    provider = provider_factory("anthropic", config, record=True)(variant, fixture, 2)
-    assert provider.complete({"model": "m", "messages": []}) == answer
+    source = provider_factory("anthropic", config, record=True)(variant, fixture, 2)
+    assert isinstance(source, RecordingSource) and source.upstream() is scripted
+    source.recorder()
     cassette = tmp_path / "agents" / "cassettes" / "backend-engineer" / "jwt-auth" / "e2.jsonl"
-    meta, exchange = (json.loads(line) for line in cassette.read_text().splitlines())
-    assert (meta["fixture"], meta["epoch"], meta["hand_made"]) == ("jwt-auth", 2, False)
-    assert exchange["response"] == answer
+    (meta,) = (json.loads(line) for line in cassette.read_text().splitlines())
+    assert (meta["cassette"], meta["runtime"], meta["fixture"], meta["epoch"], meta["hand_made"]) == (
+        2,
+        "loop",
+        "jwt-auth",
+        2,
+        False,
+    )

@@ -26,8 +26,7 @@ SETTINGS = AgentSettings()
 def budgets(**overrides: float) -> Budgets:
     values = {
         "requests": 50,
-        "input_tokens": 10**7,
-        "output_tokens": 10**7,
+        "tokens": 10**7,
         "dollars": 100.0,
         "wall_s": 600.0,
     }
@@ -158,6 +157,7 @@ def refused_after_two(running: Running) -> None:
     assert [running.post(ask()).status_code for _ in range(2)] == [200, 200]
     refused = running.post(ask())
     assert refused.status_code == 400 and "budget:requests" in refused.json()["error"]["message"]
+    assert refused.headers["x-crucible-budget"] == "budget:requests"
     assert running.gateway.ledger.stopped_by == "budget:requests" and len(running.api.seen) == 2
     assert running.log()[-1].decision == "refused:budget"
 

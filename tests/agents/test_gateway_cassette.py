@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from harness.agents.gateway import Budgets, Gateway, HttpUpstream, Ledger
-from harness.agents.gateway.cassette import CassetteUpstream, CassetteWriter, digest, read_gateway_cassette
+from harness.agents.gateway.cassette import CassetteUpstream, CassetteWriter, digest, read_cassette
 from harness.agents.gateway.sse import MessageAssembler
 from harness.config import AgentSettings
 from tests.fake_api import Answer, fake_api, text_message
@@ -59,7 +59,7 @@ def test_replay_ignores_dates_sessions_versions_and_the_os_line_but_not_the_conv
 
 
 def gateway_on(upstream: Any, folder: Path, on_exchange: Any = None) -> Gateway:
-    ledger = Ledger(Budgets(50, 10**7, 10**7, 100.0, 600.0), SETTINGS.prices, SETTINGS)
+    ledger = Ledger(Budgets(50, 10**7, 100.0, 600.0), SETTINGS.prices, SETTINGS)
     return Gateway(folder / "s" / "api.sock", upstream, ledger, frozenset({MODEL}), folder, on_exchange)
 
 
@@ -88,7 +88,7 @@ def test_a_recording_made_through_the_gateway_replays_through_it_and_stops_at_a_
             assert answer_text(post(gateway, request("two"))) == "second"
         upstream.close()
     writer.annotate(workspace_digest="abc")
-    meta, entries = read_gateway_cassette(cassette)
+    meta, entries = read_cassette(cassette)
     assert meta["workspace_digest"] == "abc" and meta["runtime"] == "claude-code" and len(entries) == 2
     replay = CassetteUpstream(cassette)
     with gateway_on(replay, tmp_path / "replay") as gateway:

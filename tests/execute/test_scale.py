@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,37 @@ def test_two_engines_share_the_samples_with_the_same_verdicts(
     client = connect(engine2.url, timeout=10, tls=(engine2.ca, engine2.cert, engine2.key))
     run_id = (tmp_path / "latest").resolve().name
     assert labelled_containers(client, {"crucible.run": run_id}) == []
+
+
+def test_claude_code_on_the_second_engine_reaches_the_host_gateway_through_a_relay(
+    tmp_path: Path, engine2: SecondEngine
+) -> None:
+    """The second engine stands for one elsewhere (`gateway = "relay"`): no folder of this machine is
+    mounted; a relay container in the pod, with no network and only the socket's volume in common with
+    the workspace container, carries the CLI's requests over the engine's TLS API to the gateway here."""
+    engines = f"sandbox.engines=[{engine2.toml(gateway='relay')}]"
+    grid = ("--variants", "agents/backend-engineer.md", "--runtime", "claude-code", "--fixtures", "jwt-auth")
+    started = int(time.time())
+    result = run_crucible("--set", engines, "run", *grid, "--provider", "replay", reports=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    client = connect(engine2.url, timeout=10, tls=(engine2.ca, engine2.cert, engine2.key))
+    window = {"since": started, "until": int(time.time()) + 1, "decode": True}
+    created = list(client.events(**window, filters={"event": "create"}))
+    relays = [e for e in created if e["Actor"]["Attributes"].get("crucible.role") == "gateway-relay"]
+    volumes = sorted({e["Actor"]["ID"] for e in created if e["Type"] == "volume"})
+    # one relay container, and one volume of the pod's own for the socket it shares with the workspace
+    assert len(relays) == 1 and len(volumes) == 1 and volumes[0].endswith("-gateway"), created
+    (path,) = (tmp_path / "latest" / "samples").glob("*/record.json")
+    record = SampleRecord.model_validate_json(path.read_text())
+    cassette = Path(__file__).parents[2] / "agents/cassettes/backend-engineer/jwt-auth/e1.claude-code.jsonl"
+    recorded = json.loads(cassette.read_text().splitlines()[0])["workspace_digest"]
+    assert record.engine == engine2.url and record.workspace_digest == recorded, record.reason
+    assert record.generation is not None and record.generation.delegated and record.generation.turns > 2
+    log = [json.loads(line) for line in (path.parent / "gateway.jsonl").read_text().splitlines()]
+    assert {line["decision"] for line in log} == {"forwarded"}
+    run_id = (tmp_path / "latest").resolve().name
+    assert labelled_containers(client, {"crucible.run": run_id}) == []
+    assert client.volumes.list(filters={"label": f"crucible.run={run_id}"}) == []
 
 
 def test_an_ssh_engine_runs_samples_with_the_same_verdicts(

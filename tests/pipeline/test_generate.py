@@ -1,5 +1,6 @@
-"""Generation end to end against the real engine: an agent (scripted behind the real SDK, or replayed
-from the bundled cassettes) writes a backend in a workspace pod, which is then evaluated."""
+"""Generation end to end against the real engine: an agent (the loop on the real SDK through the sample's
+gateway to a scripted fake API, or replayed from the bundled cassettes) writes a backend in a workspace pod,
+which is then evaluated."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from harness.agents.providers import AnthropicProvider, write_calls
+from harness.agents.gateway.sources import LiveSource
+from harness.agents.providers import write_calls
 from harness.agents.variants import load_variant
 from harness.fixtures import find_fixture
 from harness.pipeline.cell import Cell, run_cell
@@ -70,7 +72,7 @@ def test_generation_through_the_sdk_writes_a_backend_that_scores(
         record = run_cell(
             engine,
             Cell(variant, fixture, 1),
-            lambda *_: AnthropicProvider(base_url=server.url, max_retries=0),
+            lambda *_: LiveSource(base_url=server.url, max_retries=0),
             run,
         )
     assert record.status is SampleStatus.OK, record.reason
@@ -92,8 +94,14 @@ def test_generation_through_the_sdk_writes_a_backend_that_scores(
     assert "snooped" in snooped["content"] and "DATABASE_URL" in snooped["content"]
     assert all(SECRET not in json.dumps(b) for b in results)
     assert "migrated" in next(b for b in results if b["tool_use_id"] == "toolu_mig")["content"]
-    transcript = (run.path / "samples" / record.sample_id / "transcript.jsonl").read_text()
+    folder = run.path / "samples" / record.sample_id
+    transcript = (folder / "transcript.jsonl").read_text()
     assert '"event": "end"' in transcript and SECRET not in transcript
+    # the key reached the fake API from the gateway on the host, and only from there
+    assert all({k.lower(): v for k, v in h.items()}["x-api-key"] == SECRET for h in server.headers)
+    log = [json.loads(line) for line in (folder / "gateway.jsonl").read_text().splitlines()]
+    assert [line["decision"] for line in log] == ["forwarded"] * 3 and all(line["key_added"] for line in log)
+    assert all(SECRET not in line for line in (folder / "exchanges.jsonl").read_text().splitlines())
 
 
 def crucible(*args: str, reports: Path) -> subprocess.CompletedProcess[str]:
@@ -176,7 +184,7 @@ def test_an_edited_prompt_no_longer_matches_its_cassette(tmp_path: Path, images:
     assert result.returncode == 0, result.stderr[-2000:]
     (record,) = records(tmp_path / "reports").values()
     assert record.status is SampleStatus.INFRA_FAILURE
-    assert "differs from the recording" in record.reason
+    assert "request 1 (/v1/messages) differs from the recording in e1.jsonl" in record.reason
 
 
 def test_an_overloaded_api_ends_the_sample_as_an_infra_failure(
@@ -198,7 +206,7 @@ def test_an_overloaded_api_ends_the_sample_as_an_infra_failure(
         record = run_cell(
             engine,
             Cell(variant, fixture, 1),
-            lambda *_: AnthropicProvider(api_key="sk-test", base_url=server.url, max_retries=2),
+            lambda *_: LiveSource(api_key="sk-test", base_url=server.url, max_retries=2),
             run,
         )
     assert record.status is SampleStatus.INFRA_FAILURE and "529" in record.reason

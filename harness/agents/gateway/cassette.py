@@ -1,16 +1,18 @@
-"""Cassettes of gateway traffic: what the `claude-code` runtime sent and got, recorded through the gateway
-(`--record`) and served back through the same socket (`--provider replay`).
+"""Cassettes of gateway traffic: what a sample's agent (the built-in loop or Claude Code) sent and got,
+recorded through the gateway (`--record`) and served back through the same socket (`--provider replay`).
 
-A cassette is JSONL: a metadata line (`{"cassette": 2, "runtime": "claude-code", ...}`), then one line per
-exchange: the path, the digest of the normalised request, the normalised last message (to say what
+A cassette is JSONL: a metadata line (`{"cassette": 2, "runtime": "loop" | "claude-code", ...}`), then one
+line per exchange: the path, the digest of the normalised request, the normalised last message (to say what
 differs), the status and the assembled answer.
 
-Claude Code's requests are not byte-stable between runs, so replay compares a normalised form. It ignores:
+Claude Code's requests are not byte-stable between runs, so replay compares a normalised form (the same
+for both runtimes; the loop's requests are stable, so for them it only ever ignores tool schemas and
+cache markers). It ignores:
 - `metadata` (device, account and session ids) and the request headers;
 - in every text: dates and times, UUIDs, the CLI's agent ids (`a` + 16 hex digits), the build suffix of
   `cc_version=`, the `OS Version:` line of the environment block, and durations and token counts in the
   CLI's own progress notes (`duration_ms`, `total_tokens`, `tool_uses`);
-- `cache_control` markers.
+- `cache_control` markers, and the tools' descriptions and schemas (their names count).
 Everything else (model, system text, tool names, every message's role, text, tool calls and results)
 must match, request by request, in order; otherwise the answer is an API-shaped error saying which
 request differs and how, and the sample fails as an infrastructure failure."""
@@ -28,7 +30,7 @@ from typing import Any
 from harness._util.fs import atomic_write_bytes
 from harness.agents.gateway.sse import encode_events
 from harness.agents.gateway.upstream import UpstreamResponse
-from harness.agents.providers import read_cassette
+from harness.agents.providers import ProviderError
 from harness.records.gateway import Exchange
 
 CASSETTE_VERSION = 2
@@ -87,7 +89,7 @@ class CassetteWriter:
 
     def __init__(self, path: Path, meta: dict[str, Any]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = {"cassette": CASSETTE_VERSION, "runtime": "claude-code", **meta}
+        header = {"cassette": CASSETTE_VERSION, "runtime": "claude-code", **meta}  # meta names the runtime
         path.write_text(json.dumps(header, ensure_ascii=False, sort_keys=True) + "\n")
         self.path, self._lock = path, threading.Lock()
 
@@ -107,8 +109,17 @@ class CassetteWriter:
             )
 
 
-def read_gateway_cassette(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    return read_cassette(path, CASSETTE_VERSION)
+def read_cassette(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A cassette's metadata line and its exchanges; ProviderError for anything else (a version-1
+    cassette of the built-in loop from before it went through the gateway included)."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    version = lines[0].get("cassette") if lines else None
+    if version != CASSETTE_VERSION:
+        raise ProviderError(
+            f"{path} is not a cassette of version {CASSETTE_VERSION} (found {version})",
+            "record it again with --record (or scripts/make_demo_cassettes.py for the bundled ones)",
+        )
+    return lines[0], lines[1:]
 
 
 class CassetteUpstream:
@@ -118,7 +129,7 @@ class CassetteUpstream:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.meta, self._entries = read_gateway_cassette(path)
+        self.meta, self._entries = read_cassette(path)
         self._next = 0
         self._lock = threading.Lock()
         self.mismatch: str | None = None
@@ -153,7 +164,7 @@ class CassetteUpstream:
                 if got != want
                 else "before its last message (model, system text, tools or an earlier message)"
             )
-            return f"request {self._next + 1} ({path}) differs from {name} {where}"
+            return f"request {self._next + 1} ({path}) differs from the recording in {name}: {where}"
         self._next += 1
         return None
 

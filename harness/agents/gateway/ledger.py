@@ -15,18 +15,17 @@ from harness.records.generation import Stop, Usage
 @dataclass(frozen=True)
 class Budgets:
     requests: int
-    input_tokens: int
-    output_tokens: int
+    tokens: int
     dollars: float
     wall_s: float
 
     @classmethod
     def of(cls, settings: AgentSettings) -> Budgets:
-        """The sample's budgets from `[agent]`: requests are bounded by max_turns, tokens by max_tokens."""
+        """The sample's budgets from `[agent]`: requests are bounded by max_turns, and input, cached and
+        output tokens together by max_tokens."""
         return cls(
             requests=settings.max_turns,
-            input_tokens=settings.max_tokens,
-            output_tokens=settings.max_tokens,
+            tokens=settings.max_tokens,
             dollars=settings.max_dollars,
             wall_s=settings.wall_time_s,
         )
@@ -59,12 +58,7 @@ class Ledger:
         b = self.budgets
         if self.requests >= b.requests:
             return "budget:requests"
-        if (
-            self.usage.input_tokens + self.usage.cache_read_tokens + self.usage.cache_write_tokens
-            >= b.input_tokens
-        ):
-            return "budget:tokens"
-        if self.usage.output_tokens >= b.output_tokens:
+        if self.usage.total >= b.tokens:
             return "budget:tokens"
         if self.dollars >= b.dollars:
             return "budget:dollars"

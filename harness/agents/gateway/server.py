@@ -7,7 +7,7 @@ What it does with each request:
   anything else gets 403, and so does a model outside the allowlist;
 - every credential the sandbox sends is dropped; the upstream adds the real key on the host;
 - `/v1/messages` must be admitted by the sample's ledger (requests, tokens, dollars, wall time): past a
-  budget the answer is an API-shaped 400 naming it;
+  budget the answer is an API-shaped 400 naming it (also in the `x-crucible-budget` header);
 - the answer streams back chunk by chunk as it arrives (chunked encoding, never buffered whole), while
   the SSE events are assembled to account the usage and to record the exchange.
 Every decision is one line of ``gateway.jsonl``; every forwarded exchange one line of ``exchanges.jsonl``."""
@@ -29,6 +29,7 @@ from typing import Any
 from harness.agents.gateway.ledger import Ledger
 from harness.agents.gateway.sse import MessageAssembler
 from harness.agents.gateway.upstream import Upstream, UpstreamError, UpstreamResponse
+from harness.agents.providers import BUDGET_HEADER
 from harness.records import utc_now
 from harness.records.gateway import Decision, Exchange, GatewayLogLine
 
@@ -113,10 +114,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise ValueError("request body too large")
         return self.rfile.read(length)
 
-    def _answer(self, status: int, body: bytes, kind: str = "application/json") -> None:
+    def _answer(
+        self, status: int, body: bytes, kind: str = "application/json", extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("content-type", kind)
         self.send_header("content-length", str(len(body)))
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -196,7 +201,7 @@ class Gateway:
         if path == MESSAGES and (stop := self.ledger.admit()):
             message = f"crucible gateway: the sample's budget is used up ({stop})"
             self.log(handler, 400, "refused:budget", model=model, credentials_dropped=dropped, reason=stop)
-            handler._answer(400, api_error("invalid_request_error", message))
+            handler._answer(400, api_error("invalid_request_error", message), extra={BUDGET_HEADER: stop})
             return
         self._forward(call)
 

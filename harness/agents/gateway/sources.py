@@ -1,54 +1,140 @@
-"""Providers that feed the gateway rather than the built-in loop: replay of a gateway cassette, and a
-live provider whose exchanges are recorded into one. The `claude-code` runtime asks a provider for its
-``upstream()`` (and, when recording, its ``recorder()``)."""
+"""Where a sample's gateway gets its answers, the same for both runtimes: the live Messages API (the real
+key added on the host), a recorded cassette, or a script (tests and the hand-made demo cassettes). With
+`--record`, a live source also writes every exchange into the cell's cassette."""
 
 from __future__ import annotations
 
+import json
+import os
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from harness.agents.gateway.cassette import CassetteUpstream, CassetteWriter
-from harness.agents.gateway.upstream import Upstream
-from harness.agents.providers import Provider, ProviderError
+from harness.agents.gateway.sse import encode_events
+from harness.agents.gateway.upstream import HttpUpstream, Upstream, UpstreamResponse
+from harness.agents.providers import ProviderError
+from harness.errors import UserError
+from harness.records.gateway import Exchange
 
-LOOP_ONLY = "a gateway cassette serves the claude-code runtime; the built-in loop replays its own cassettes"
+ExchangeSink = Callable[[Exchange], None]
 
 
-class GatewayReplay:
+class ModelSource(Protocol):
+    name: str
+
+    def upstream(self) -> Upstream:
+        """A fresh upstream for one sample's gateway."""
+        ...
+
+    def recorder(self) -> ExchangeSink | None:
+        """What receives the sample's exchanges for a cassette, if the run records."""
+        ...
+
+
+class LiveSource:
+    """The Messages API (or a server speaking it at ``base_url``) with the key from the environment."""
+
+    name = "anthropic"
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        max_retries: int = 4,
+        timeout: float = 600.0,
+        api_key: str | None = None,
+    ) -> None:
+        key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+        if not key:
+            raise UserError("ANTHROPIC_API_KEY is not set", "export it, or use --provider replay")
+        import anthropic
+
+        self._key, self._retries, self._timeout = key, max_retries, timeout
+        # the SDK's own default service (or ANTHROPIC_BASE_URL), so that both runtimes reach the same one
+        self._base_url = base_url or str(anthropic.Anthropic(api_key=key).base_url)
+
+    def upstream(self) -> HttpUpstream:
+        return HttpUpstream(self._base_url, self._key, self._retries, self._timeout)
+
+    def recorder(self) -> None:
+        return None
+
+
+class ReplaySource:
     name = "replay"
 
     def __init__(self, path: Path) -> None:
         if not path.is_file():
             raise ProviderError(
-                f"no claude-code cassette at {path}",
-                "record one with --record, or use --provider anthropic",
+                f"no cassette at {path}", "record one with --record, or use --provider anthropic"
             )
         self.path = path
-
-    def complete(self, request: dict[str, Any]) -> dict[str, Any]:
-        raise ProviderError(LOOP_ONLY)
 
     def upstream(self) -> CassetteUpstream:
         return CassetteUpstream(self.path)
 
+    def recorder(self) -> None:
+        return None
 
-class GatewayRecording:
-    def __init__(self, inner: Provider, path: Path, meta: dict[str, Any]) -> None:
+
+class RecordingSource:
+    """``inner``'s answers, each exchange also written to a new cassette at ``path`` (kept as ``writer``,
+    to annotate once the sample is done)."""
+
+    def __init__(self, inner: ModelSource, path: Path, meta: dict[str, Any]) -> None:
         self.inner, self.path, self.meta = inner, path, meta
         self.name = inner.name
         self.writer: CassetteWriter | None = None
 
-    def complete(self, request: dict[str, Any]) -> dict[str, Any]:
-        raise ProviderError(LOOP_ONLY)
-
     def upstream(self) -> Upstream:
-        live = getattr(self.inner, "upstream", None)
-        if live is None:
-            raise ProviderError(f"the {self.inner.name} provider cannot feed the gateway")
-        made: Upstream = live()
-        return made
+        return self.inner.upstream()
 
     def recorder(self) -> CassetteWriter:
-        """A new cassette at ``path`` (kept as ``writer``, to annotate once the sample is done)."""
         self.writer = CassetteWriter(self.path, self.meta)
         return self.writer
+
+
+class ScriptedSource:
+    """A test double for the model: answers with the given messages in order, whatever is asked (as an
+    event stream when the request streams). ``requests`` keeps what was asked."""
+
+    name = "scripted"
+
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        self.messages = list(messages)
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def upstream(self) -> ScriptedSource:
+        return self
+
+    def recorder(self) -> None:
+        return None
+
+    key_added = False
+
+    def send(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
+        request = json.loads(body)
+        with self._lock:
+            self.requests.append(request)
+            answer = self.messages.pop(0) if self.messages else None
+        if answer is None:
+            error = {
+                "type": "error",
+                "error": {"type": "api_error", "message": "the script ran out of answers"},
+            }
+            return UpstreamResponse(
+                500, {"content-type": "application/json"}, iter([json.dumps(error).encode()]), _noop
+            )
+        if request.get("stream"):
+            return UpstreamResponse(
+                200, {"content-type": "text/event-stream"}, iter([encode_events(answer)]), _noop
+            )
+        return UpstreamResponse(
+            200, {"content-type": "application/json"}, iter([json.dumps(answer).encode()]), _noop
+        )
+
+
+def _noop() -> None:
+    return None

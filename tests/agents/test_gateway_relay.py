@@ -1,0 +1,135 @@
+"""The gateway relay's tunnel without Docker: relay_inside.py runs as a local process whose stdin and
+stdout stand for the engine's attach streams; the loop's SDK connects to the relay's socket and reaches a
+real gateway on another socket through the tunnel. (tests/execute/test_scale.py runs it on a second engine.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from harness.agents.gateway import Budgets, Gateway, Ledger, relay_inside
+from harness.agents.gateway.relay import Tunnel
+from harness.agents.gateway.sources import ScriptedSource
+from harness.agents.providers import GatewayClient
+from harness.config import load_config
+from harness.errors import SandboxError
+from harness.sandbox import Stdio
+
+SETTINGS = load_config(Path(__file__).parents[2]).agent
+MODEL = "claude-sonnet-4-6"
+
+
+def answer(text: str) -> dict[str, Any]:
+    return {
+        "id": f"msg_{text}",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 10, "output_tokens": 5},
+    }
+
+
+def process_stdio(process: subprocess.Popen[bytes]) -> Stdio:
+    assert process.stdin is not None and process.stdout is not None
+    out, into = process.stdout, process.stdin
+
+    def write(data: bytes) -> None:
+        into.write(data)
+        into.flush()
+
+    def close() -> None:
+        process.kill()
+        process.wait()
+
+    return Stdio(read=lambda: out.read1(65536), write=write, close=close)
+
+
+@contextmanager
+def relayed(tmp_path: Path, answers: list[dict[str, Any]]) -> Iterator[tuple[Path, Gateway, ScriptedSource]]:
+    """A gateway on ``host/api.sock`` and, in front of it, the relay's socket ``sandbox/api.sock``."""
+    (tmp_path / "sandbox").mkdir()
+    source = ScriptedSource(answers)
+    ledger = Ledger(Budgets.of(SETTINGS), SETTINGS.prices, SETTINGS)
+    relay_socket = tmp_path / "sandbox" / "api.sock"
+    command = [sys.executable, relay_inside.__file__, str(relay_socket)]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        with (
+            Gateway(
+                tmp_path / "host" / "api.sock", source, ledger, frozenset({MODEL}), tmp_path / "host"
+            ) as gw,
+            Tunnel(process_stdio(process), gw.socket_path),
+        ):
+            yield relay_socket, gw, source
+    finally:
+        process.kill()
+        process.wait()
+
+
+def ask(text: str, stream: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": MODEL, "max_tokens": 10, "messages": [{"role": "user", "content": text}]}
+    return {**body, "stream": True} if stream else body
+
+
+def test_requests_through_the_relay_reach_the_gateway_and_come_back(tmp_path: Path) -> None:
+    with relayed(tmp_path, [answer("one"), answer("two"), answer("three")]) as (relay, gateway, source):
+        client = GatewayClient(relay, timeout=30)
+        try:
+            texts = [client.complete(ask(str(i)))["content"][0]["text"] for i in range(2)]
+        finally:
+            client.close()
+        # a streamed answer comes through chunked, its events intact
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(relay)), base_url="http://gw") as raw:
+            streamed = raw.post("/v1/messages", json=ask("s", stream=True))
+        refused = httpx.Client(transport=httpx.HTTPTransport(uds=str(relay))).get("http://gw/v1/models")
+    assert texts == ["one", "two"]
+    assert (
+        streamed.status_code == 200 and "event: message_stop" in streamed.text and '"three"' in streamed.text
+    )
+    assert refused.status_code == 403
+    assert [r["messages"][0]["content"] for r in source.requests] == ["0", "1", "s"]
+    assert gateway.ledger.requests == 3
+
+
+def test_concurrent_connections_are_kept_apart(tmp_path: Path) -> None:
+    answers = [answer(f"a{i}") for i in range(8)]
+    got: list[str] = []
+    with relayed(tmp_path, answers) as (relay, _gateway, source):
+
+        def one() -> None:
+            client = GatewayClient(relay, timeout=30)
+            try:
+                got.append(client.complete(ask("q"))["content"][0]["text"])
+            finally:
+                client.close()
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert sorted(got) == sorted(f"a{i}" for i in range(8)) and len(source.requests) == 8
+
+
+def test_a_relay_that_never_answers_is_an_error_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("harness.agents.gateway.relay.READY_TIMEOUT_S", 1.0)
+    silent = subprocess.Popen(["sleep", "30"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    with (
+        pytest.raises(SandboxError, match="did not listen"),
+        Tunnel(process_stdio(silent), tmp_path / "x.sock"),
+    ):
+        pass
+    assert silent.poll() is not None  # the tunnel let go of the relay
