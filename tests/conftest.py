@@ -12,7 +12,7 @@ import pytest
 
 from harness.config import CrucibleConfig, load_config
 from harness.errors import DockerUnavailable
-from harness.sandbox.docker_backend import labelled_containers
+from harness.sandbox.labels import labelled_containers
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SESSION = uuid.uuid4().hex[:6]  # run ids of this session start with test-<SESSION>-

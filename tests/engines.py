@@ -101,8 +101,8 @@ def free_port() -> int:
 @contextmanager
 def second_engine(folder: Path) -> Iterator[SecondEngine]:
     from harness.errors import DockerUnavailable
-    from harness.sandbox.docker_backend import remove_labelled
     from harness.sandbox.engine import connect
+    from harness.sandbox.labels import remove_labelled
 
     certs = folder / "certs"
     make_certificates(certs)

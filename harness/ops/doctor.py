@@ -14,8 +14,8 @@ from harness.images.apt import host_mirror
 from harness.images.base import local_base_tag
 from harness.images.layers import find_image
 from harness.sandbox.base import LABEL_RUN
-from harness.sandbox.docker_backend import labelled_containers
 from harness.sandbox.engine import connect, engine_url
+from harness.sandbox.labels import labelled_containers
 
 Level = Literal["ok", "warn", "fail"]
 MIN_FREE_GIB, WARN_FREE_GIB = 2.0, 10.0

@@ -13,14 +13,14 @@ import os
 import re
 import secrets
 import socket
-import struct
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness._util.archive import reroot
 from harness.errors import SandboxError
+from harness.sandbox.attach import attach_stdio
 from harness.sandbox.base import (
     LABEL_OWNER,
     LABEL_POD,
@@ -33,6 +33,7 @@ from harness.sandbox.base import (
     Limits,
     Stdio,
 )
+from harness.sandbox.labels import remove_labelled
 
 WATCHDOG_GRACE_S = 15.0
 LOG_CONFIG = {"type": "json-file", "config": {"max-size": "20m", "max-file": "1"}}
@@ -184,24 +185,7 @@ class DockerContainer:
         return data[-max_bytes:].decode(errors="replace")
 
     def attach(self) -> Stdio:
-        """Two attachments, one per direction (a TLS connection must not be read and written from two
-        threads at once): stdout taken out of the engine's frames, stdin written raw. The frames are read
-        here, not with the SDK's reader, which polls the socket before each read and so blocks forever
-        on bytes a TLS connection has already decrypted."""
-        api = self._pod.client.api
-        try:
-            out = _raw(api.attach_socket(self._container.id, params={"stdout": 1, "stream": 1}))
-            into = _raw(api.attach_socket(self._container.id, params={"stdin": 1, "stream": 1}))
-        except Exception as exc:
-            raise SandboxError(f"attaching to {self.name} failed: {exc}") from exc
-        frames = _stdout_frames(out)
-
-        def close() -> None:
-            for handle in (out, into):
-                with contextlib.suppress(Exception):
-                    handle.close()
-
-        return Stdio(read=lambda: next(frames, b""), write=into.sendall, close=close)
+        return attach_stdio(self._pod.client.api, self._container.id, self.name)
 
     def state(self) -> ContainerState:
         try:
@@ -215,32 +199,6 @@ class DockerContainer:
             exit_code=None if running else state.get("ExitCode"),
             oom_killed=bool(state.get("OOMKilled")),
         )
-
-
-def _raw(attached: Any) -> Any:
-    """The socket under what ``attach_socket`` returns (a SocketIO on a unix socket, else the socket)."""
-    return attached._sock if isinstance(attached, socket.SocketIO) else attached  # type: ignore[attr-defined]
-
-
-def _stdout_frames(sock: Any) -> Iterator[bytes]:
-    """The stdout payloads of an attached stream (8-byte headers: stream, 3 zero bytes, length)."""
-    buffer = bytearray()
-    while True:
-        while len(buffer) >= 8:
-            stream, size = struct.unpack_from(">BxxxL", buffer)
-            if len(buffer) < 8 + size:
-                break
-            data = bytes(buffer[8 : 8 + size])
-            del buffer[: 8 + size]
-            if stream == 1 and data:
-                yield data
-        try:
-            chunk = sock.recv(65536)
-        except OSError:
-            return
-        if not chunk:
-            return
-        buffer += chunk
 
 
 class DockerPod:
@@ -373,38 +331,6 @@ class DockerPod:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-
-def _label_filters(labels: Mapping[str, str | None]) -> dict[str, list[str]]:
-    return {"label": [key if value is None else f"{key}={value}" for key, value in labels.items()]}
-
-
-def labelled_containers(client: Any, labels: Mapping[str, str | None]) -> list[dict[str, Any]]:
-    """Summaries (``Id``, ``Names``, ``Labels``, ``State``) of the containers carrying ``labels``.
-
-    One list call: the SDK's ``containers.list`` inspects each container afterwards and fails when
-    another thread removes one in between, which concurrent samples do all the time."""
-    return list(client.api.containers(all=True, filters=_label_filters(labels)))
-
-
-def remove_labelled(client: Any, labels: Mapping[str, str | None]) -> dict[str, int]:
-    """Force-remove every container, network and volume carrying ``labels`` (None: any value)."""
-    filters = _label_filters(labels)
-    counts = {"containers": 0, "networks": 0, "volumes": 0}
-    for container in labelled_containers(client, labels):
-        try:
-            client.api.remove_container(container["Id"], force=True, v=True)
-            counts["containers"] += 1
-        except Exception:  # noqa: S112 - removed concurrently by someone else
-            continue
-    for kind, collection in (("networks", client.networks), ("volumes", client.volumes)):
-        for item in collection.list(filters=filters):
-            try:
-                item.remove()
-                counts[kind] += 1
-            except Exception:  # noqa: S112 - still in use or already gone
-                continue
-    return counts
 
 
 class DockerBackend:

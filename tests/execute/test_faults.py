@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from harness.records import RunManifest, RunStatus, SampleRecord, SampleStatus
-from harness.sandbox.docker_backend import labelled_containers
+from harness.sandbox.labels import labelled_containers
 from tests.agents.fake_anthropic import FakeServer
 from tests.helpers import PROJECT, records, run_crucible, start_run, wait_for
 

@@ -19,8 +19,8 @@ import pytest
 
 from harness.errors import DockerUnavailable
 from harness.records import SampleRecord, SampleStatus
-from harness.sandbox.docker_backend import labelled_containers, remove_labelled
 from harness.sandbox.engine import connect
+from harness.sandbox.labels import labelled_containers, remove_labelled
 from tests.engines import SecondEngine, free_port, second_engine
 from tests.helpers import records, run_crucible, start_run, wait_for
 from tests.sshd import ssh_server

@@ -16,7 +16,7 @@ from harness.fixtures import load_fixture
 from harness.pipeline.engine import Engine
 from harness.pipeline.evaluate import evaluate_workspace
 from harness.records import RunManifest, SampleRecord, SampleStatus
-from harness.sandbox.docker_backend import labelled_containers
+from harness.sandbox.labels import labelled_containers
 from harness.store import RunDir, RunStore
 
 pytestmark = pytest.mark.docker

@@ -17,7 +17,7 @@ from harness.fixtures import Fixture, Timeouts, find_fixture, list_fixtures
 from harness.pipeline.engine import Engine
 from harness.pipeline.evaluate import evaluate_workspace
 from harness.records import RunManifest, SampleStatus
-from harness.sandbox.docker_backend import labelled_containers
+from harness.sandbox.labels import labelled_containers
 from harness.store import RunStore
 from tests.helpers import run_crucible
 

@@ -18,7 +18,7 @@ from harness.fixtures import find_fixture
 from harness.pipeline.cell import Cell, run_cell
 from harness.pipeline.engine import Engine
 from harness.records import RunManifest, SampleRecord, SampleStatus
-from harness.sandbox.docker_backend import labelled_containers
+from harness.sandbox.labels import labelled_containers
 from harness.store import RunStore
 from tests.agents.fake_anthropic import FakeServer, message
 from tests.helpers import run_crucible
