@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -54,9 +55,15 @@ def compare(
     run_ids: Annotated[
         list[str] | None, typer.Option("--run", help="runs whose samples are pooled (default: latest)")
     ] = None,
+    negligible: Annotated[
+        list[str] | None,
+        typer.Option("--negligible", help="METRIC=AMOUNT: smaller differences are never better or worse"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the differences and the gate as JSON")] = False,
 ) -> None:
-    """Non-inferiority gate: exit 1 when, for a metric, the lower 95% bound of (candidate - baseline)
-    falls below -margin; 0 otherwise. The reason is printed either way."""
+    """Non-inferiority gate: exit 1 when, for a gated metric, the lower 95% bound of (candidate -
+    baseline) falls below -margin, or the metric cannot be judged; 0 otherwise. The reasons are printed
+    either way."""
     from harness.report import load_records
     from harness.report.stats import compare as paired
     from harness.report.stats import frame, gate
@@ -72,19 +79,27 @@ def compare(
                 f"variant {name!r} has no scored samples in these runs",
                 f"use one of: {', '.join(present) or 'none'} (or pass --run)",
             )
-    differences = paired(df, baseline, candidate, metrics=tuple(METRICS))
+    differences = paired(df, baseline, candidate, metrics=tuple(METRICS), negligible=_amounts(negligible))
     result = gate(differences, margin, metrics)
-    table = Table("metric", "pairs", baseline, candidate, "difference", "95% CI", "Holm p", "detectable")
+    if as_json:
+        out.print_json(data=_as_json(baseline, candidate, margin, differences, result))
+        if not result.passed:
+            raise typer.Exit(1)
+        return
+    table = Table(
+        "metric", "samples", baseline, candidate, "difference", "95% CI", "Holm p", "detectable", "verdict"
+    )
     for d in differences:
         table.add_row(
             d.metric,
-            str(d.pairs),
+            f"{d.n_baseline} + {d.n_candidate} on {d.fixtures}",
             f"{d.baseline:.3f}",
             f"{d.candidate:.3f}",
             f"{d.diff:+.3f}",
             f"{d.low:+.3f} to {d.high:+.3f}",
             f"{d.p_holm:.3g}",
             f"{d.mde:.3f}",
+            d.verdict,
         )
     out.print(table)
     for reason in result.reasons:
@@ -94,3 +109,51 @@ def compare(
     )
     if not result.passed:
         raise typer.Exit(1)
+
+
+def _amounts(given: list[str] | None) -> dict[str, float]:
+    amounts = {}
+    for item in given or []:
+        name, _, value = item.partition("=")
+        try:
+            amount = float(value)
+        except ValueError:
+            amount = math.nan
+        if name not in METRICS or not math.isfinite(amount) or amount < 0:
+            raise UserError(
+                f"--negligible {item} is not METRIC=AMOUNT",
+                f"for example cost=0.01 (metrics: {', '.join(METRICS)})",
+            )
+        amounts[name] = amount
+    return amounts
+
+
+def _number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _as_json(
+    baseline: str, candidate: str, margin: float, differences: list[Any], result: Any
+) -> dict[str, Any]:
+    return {
+        "baseline": baseline,
+        "candidate": candidate,
+        "margin": margin,
+        "differences": [
+            {
+                "metric": d.metric,
+                "fixtures": d.fixtures,
+                "samples": {"baseline": d.n_baseline, "candidate": d.n_candidate},
+                "baseline": _number(d.baseline),
+                "candidate": _number(d.candidate),
+                "difference": _number(d.diff),
+                "interval": [_number(d.low), _number(d.high)],
+                "p": _number(d.p_value),
+                "p_holm": _number(d.p_holm),
+                "detectable": _number(d.mde),
+                "verdict": d.verdict,
+            }
+            for d in differences
+        ],
+        "gate": {"passed": result.passed, "reasons": result.reasons},
+    }

@@ -190,6 +190,7 @@ def generate(
         )
         sample = _Sample(engine, pod, spec, variant, fixture, model, folder, record)
         outcome, container = _run_agent(sample, source)
+        outcome = outcome.model_copy(update={"provider": source.name})
         workspace = folder / "workspace"
         if not pod.intact():
             raise SandboxError(f"workspace pod {pod.pod_id} was stopped from outside (engine restart?)")

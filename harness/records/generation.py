@@ -64,6 +64,7 @@ class AgentOutcome(BaseModel):
     dollars: float
     seconds: float
     runtime: Literal["loop", "claude-code"] = "loop"
+    provider: str | None = Field(None, description="where the answers came from: anthropic or replay")
     runtime_version: str | None = Field(None, description="the Claude Code CLI's version, for claude-code")
     delegated: bool | None = Field(
         None, description="claude-code: whether the main thread called the sub-agent"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.records import Check, SampleRecord, SampleStatus
-from harness.report.stats import compare, frame, gate, summarise
+from harness.report.stats import ESTIMAND, compare, frame, gate, summarise
 from harness.store import RunDir
 
 
@@ -55,7 +55,7 @@ def summary_markdown(records: list[SampleRecord], baseline: str | None, margin: 
                 "",
             ]
             lines += [f"- {reason}" for reason in result.reasons]
-    lines += ["", "Intervals are 95% bootstrap intervals clustered by fixture."]
+    lines += ["", ESTIMAND]
     return "\n".join(lines) + "\n"
 
 

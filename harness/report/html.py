@@ -21,7 +21,7 @@ from pygments.util import ClassNotFound
 from harness.records import SampleRecord
 from harness.records.transcript import ResponseEvent, ToolEvent, read_transcript
 from harness.report import charts
-from harness.report.stats import METRICS, compare, frame, summarise
+from harness.report.stats import ESTIMAND, METRICS, compare, frame, summarise
 from harness.store import RunDir
 
 SHOWN_SUFFIXES = (".py", ".toml", ".ini", ".txt", ".md", ".yaml", ".yml", ".cfg", ".mako", ".json", ".sql")
@@ -94,23 +94,17 @@ def _verdicts(df: pd.DataFrame, baseline: str | None) -> list[dict[str, Any]]:
     rows = []
     for base, candidate in comparison_pairs(variants, baseline):
         for d in compare(df, base, candidate):
-            better = d.low > 0 if d.higher_is_better else d.high < 0
-            worse = d.high < 0 if d.higher_is_better else d.low > 0
             rows.append(
                 {
                     "baseline": base,
                     "candidate": candidate,
                     "metric": d.metric,
-                    "pairs": d.pairs,
+                    "pairs": f"{d.n_baseline} + {d.n_candidate} on {d.fixtures}",
                     "diff": _fmt(d.diff, 3),
                     "ci": f"{_fmt(d.low, 3)} to {_fmt(d.high, 3)}",
                     "p": _fmt(d.p_holm, 3),
                     "mde": _fmt(d.mde, 3),
-                    "verdict": "candidate better"
-                    if better
-                    else "candidate worse"
-                    if worse
-                    else "no difference",
+                    "verdict": d.verdict,
                 }
             )
     return rows
@@ -183,6 +177,7 @@ def render_html(records: list[SampleRecord], runs: list[RunDir], baseline: str |
         metrics=[m for m in METRICS],
         verdicts=_verdicts(df, baseline) if not df.empty else [],
         margin=margin,
+        estimand=ESTIMAND,
         charts={} if df.empty else _charts(summary, df, counts),
         diffs=_prompt_diffs(runs),
     )

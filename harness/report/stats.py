@@ -1,8 +1,14 @@
-"""Statistics over samples: per-variant means with cluster-bootstrap confidence intervals, unbiased
-pass@k and pass^k, and paired comparisons between two variants (bootstrap CI of the difference, exact
-sign/McNemar test, Holm correction, minimum detectable difference).
+"""Statistics over samples: per variant, each metric's score on the suite with its 95% interval, unbiased
+pass@k and pass^k; between two variants, the difference on the fixtures both have, its interval, p-value
+(Holm-adjusted over the metrics), the difference the test can detect, a verdict, and the
+non-inferiority gate. What is estimated and how: harness/report/intervals.py.
 
-Samples that ended `infra_failure` are excluded everywhere: they say nothing about the agent.
+Which samples count:
+- a sample that ended `infra_failure` says nothing about the agent and is left out;
+- a sample that built nothing scores 0 on every quality check its fixture runs (tests, migrations,
+  security), so that failing to build never looks more secure than building;
+- replayed samples that repeat one recording (epochs replaying the same cassette) count once: copies are
+  not replications.
 """
 
 from __future__ import annotations
@@ -13,28 +19,54 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.records import SampleRecord, SampleStatus
+from harness.records import Check, SampleRecord, SampleStatus
+from harness.report import intervals
+from harness.report.intervals import Suite
 
-# metric -> (column, higher is better, binary)
-METRICS: dict[str, tuple[str, bool, bool]] = {
-    "tests": ("tests", True, False),
-    "all_pass": ("all_pass", True, True),
-    "migrations": ("migrations", True, False),
-    "security": ("security", True, False),
-    "secure": ("secure", True, True),
-    "cost": ("cost", False, False),
-    "tokens": ("tokens", False, False),
+# metric -> (column, higher is better, kind: "binary" 0/1, "score" in [0, 1], "amount" unbounded)
+METRICS: dict[str, tuple[str, bool, str]] = {
+    "tests": ("tests", True, "score"),
+    "all_pass": ("all_pass", True, "binary"),
+    "migrations": ("migrations", True, "score"),
+    "security": ("security", True, "score"),
+    "secure": ("secure", True, "binary"),
+    "cost": ("cost", False, "amount"),
+    "tokens": ("tokens", False, "amount"),
 }
 GATE_METRICS = ("tests", "migrations", "security")
-Z_975, Z_80 = 1.959964, 0.841621
+# below these, a difference is called negligible, never "better" or "worse" (cost: a cent)
+NEGLIGIBLE = {"cost": 0.01, "tokens": 1000.0}
+NEGLIGIBLE_SCORE = 0.01
+ESTIMAND = (
+    "What is estimated: the fixtures of this suite are fixed and the epochs are the replication (is the "
+    "candidate worse than the baseline on this suite?). Each score is the mean over fixtures; its 95% "
+    "interval is a stratified score interval, a difference's is MOVER on the fixtures both variants have, "
+    "and its p-value is the level at which that interval reaches 0. Infrastructure failures are left out, "
+    "a sample that built nothing scores 0 on the checks it did not reach, and replayed epochs that repeat "
+    "one recording count once."
+)
+
+
+def _quality(r: SampleRecord, check: Check, value: float | None) -> float:
+    """A check's score; 0 when the fixture runs the check but the sample failed before it could run
+    (nothing built, or the app never started)."""
+    if value is not None:
+        return value
+    return 0.0 if check in r.checks and r.status is SampleStatus.MODEL_FAILURE else math.nan
 
 
 def frame(records: list[SampleRecord]) -> pd.DataFrame:
-    """One row per sample that counts (not an infra failure), one column per metric."""
-    rows = []
+    """One row per sample that counts, one column per metric."""
+    rows, seen = [], set()
     for r in records:
         if r.status is SampleStatus.INFRA_FAILURE:
             continue
+        if r.generation is not None and r.generation.provider == "replay" and r.workspace_digest:
+            copy = (r.variant, r.fixture_id, r.generation.runtime, r.workspace_digest)
+            if copy in seen:
+                continue
+            seen.add(copy)
+        security = r.security.score() if r.security else None
         rows.append(
             {
                 "variant": r.variant or "workspace",
@@ -42,11 +74,11 @@ def frame(records: list[SampleRecord]) -> pd.DataFrame:
                 "epoch": r.epoch,
                 "sample": r.sample_id,
                 "status": r.status.value,
-                "tests": r.tests.pass_rate if r.tests else 0.0,
+                "tests": _quality(r, Check.TESTS, r.tests.pass_rate if r.tests else None),
                 "all_pass": float(bool(r.tests and r.tests.all_pass and r.status is SampleStatus.OK)),
-                "migrations": r.migrations.score() if r.migrations else np.nan,
-                "security": r.security.score() if r.security else np.nan,
-                "secure": float(r.security.secure) if r.security else np.nan,
+                "migrations": _quality(r, Check.MIGRATIONS, r.migrations.score() if r.migrations else None),
+                "security": _quality(r, Check.SECURITY, security),
+                "secure": _quality(r, Check.SECURITY, float(r.security.secure) if r.security else None),
                 "cost": r.generation.dollars if r.generation else np.nan,
                 "tokens": float(r.generation.usage.total) if r.generation else np.nan,
                 "turns": float(r.generation.turns) if r.generation else np.nan,
@@ -59,32 +91,32 @@ def frame(records: list[SampleRecord]) -> pd.DataFrame:
         "sample",
         "status",
         *[c for c, _, _ in METRICS.values()],
-        "tokens",
         "turns",
     ]
     return pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
 
 
-def cluster_bootstrap(
-    values: pd.Series, clusters: pd.Series, reps: int = 2000, seed: int = 7, level: float = 0.95
-) -> tuple[float, float]:
-    """CI of the mean, resampling clusters (fixtures) and then observations within each chosen cluster."""
-    data = pd.DataFrame({"v": values.to_numpy(dtype=float), "c": clusters.to_numpy()}).dropna()
-    if data.empty:
-        return (math.nan, math.nan)
-    groups = [g["v"].to_numpy() for _, g in data.groupby("c")]
-    rng = np.random.default_rng(seed)
-    means = np.empty(reps)
-    for i in range(reps):
-        chosen = rng.integers(0, len(groups), len(groups))
-        parts = [groups[j][rng.integers(0, len(groups[j]), len(groups[j]))] for j in chosen]
-        means[i] = np.concatenate(parts).mean()
-    tail = (1 - level) / 2
-    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+def _groups(group: pd.DataFrame, column: str, fixtures: list[str] | None = None) -> dict[str, np.ndarray]:
+    values = group[["fixture", column]].dropna()
+    found = {str(f): g[column].to_numpy(dtype=float) for f, g in values.groupby("fixture")}
+    return found if fixtures is None else {f: found[f] for f in fixtures if f in found}
+
+
+def interval(group: pd.DataFrame, name: str) -> tuple[float, float, float]:
+    """A variant's score on a metric and its 95% interval (NaN without values)."""
+    column, _, kind = METRICS[name]
+    groups = list(_groups(group, column).values())
+    if not groups:
+        return math.nan, math.nan, math.nan
+    suite = Suite.of(groups, kind == "binary")
+    low, high = intervals.mean_interval(suite) if kind == "amount" else intervals.score_interval(suite)
+    return float(suite.estimate[0]), float(low[0]), float(high[0])
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k: the chance that at least one of k samples drawn from n (c correct) is correct."""
+    """Unbiased pass@k: the chance that at least one of k samples drawn from n (c correct) is correct;
+    NaN when k exceeds n."""
+    _check_counts(n, c, k)
     if k > n:
         return math.nan
     return 1.0 if n - c < k else 1.0 - math.comb(n - c, k) / math.comb(n, k)
@@ -92,11 +124,18 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 def pass_hat_k(n: int, c: int, k: int) -> float:
     """Unbiased pass^k: the chance that all k samples drawn from n (c correct) are correct."""
+    _check_counts(n, c, k)
     return math.nan if k > n else math.comb(c, k) / math.comb(n, k)
 
 
+def _check_counts(n: int, c: int, k: int) -> None:
+    if n < 0 or not 0 <= c <= n or k < 1:
+        raise ValueError(f"pass@k needs 0 <= c <= n and k >= 1 (got n={n}, c={c}, k={k})")
+
+
 def summarise(df: pd.DataFrame, ks: tuple[int, ...] = (1, 2, 5)) -> pd.DataFrame:
-    """Per variant: mean and 95% CI of every metric, pass@k and pass^k averaged over fixtures."""
+    """Per variant: every metric's score and 95% interval; pass@k and pass^k, the mean over fixtures
+    (NaN, shown "-", when a fixture has fewer than k samples that count)."""
     rows = []
     for variant, group in df.groupby("variant", sort=True):
         row: dict[str, object] = {
@@ -104,32 +143,18 @@ def summarise(df: pd.DataFrame, ks: tuple[int, ...] = (1, 2, 5)) -> pd.DataFrame
             "samples": len(group),
             "fixtures": group["fixture"].nunique(),
         }
-        for name, (column, _, _) in METRICS.items():
-            values = group[column].dropna()
-            row[name] = float(values.mean()) if len(values) else math.nan
-            low, high = cluster_bootstrap(group[column], group["fixture"])
-            row[f"{name}_low"], row[f"{name}_high"] = low, high
+        for name in METRICS:
+            row[name], row[f"{name}_low"], row[f"{name}_high"] = interval(group, name)
         per_fixture = group.groupby("fixture")["all_pass"].agg(["count", "sum"])
+        counts = [(int(n), int(c)) for n, c in per_fixture.itertuples(index=False)]
         for k in ks:
-            at = [pass_at_k(int(n), int(c), k) for n, c in per_fixture.itertuples(index=False)]
-            hat = [pass_hat_k(int(n), int(c), k) for n, c in per_fixture.itertuples(index=False)]
-            row[f"pass@{k}"] = float(np.nanmean(at)) if not all(math.isnan(a) for a in at) else math.nan
-            row[f"pass^{k}"] = float(np.nanmean(hat)) if not all(math.isnan(h) for h in hat) else math.nan
-        row["cost_per_pass"] = (
-            (float(group["cost"].sum()) / group["all_pass"].sum()) if group["all_pass"].sum() else math.nan
-        )
+            short = any(n < k for n, _ in counts)
+            row[f"pass@{k}"] = math.nan if short else float(np.mean([pass_at_k(n, c, k) for n, c in counts]))
+            row[f"pass^{k}"] = math.nan if short else float(np.mean([pass_hat_k(n, c, k) for n, c in counts]))
+        passing = group["all_pass"].sum()
+        row["cost_per_pass"] = float(group["cost"].sum()) / passing if passing else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def sign_test(differences: np.ndarray) -> float:
-    """Exact two-sided sign test on the non-zero differences (McNemar's exact test for 0/1 outcomes)."""
-    wins, losses = int((differences > 0).sum()), int((differences < 0).sum())
-    n = wins + losses
-    if n == 0:
-        return 1.0
-    tail: float = sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2**n
-    return min(1.0, 2.0 * tail)
 
 
 def holm(p_values: dict[str, float]) -> dict[str, float]:
@@ -145,16 +170,61 @@ def holm(p_values: dict[str, float]) -> dict[str, float]:
 @dataclass(frozen=True)
 class Difference:
     metric: str
-    pairs: int
+    fixtures: int  # fixtures both variants have values on
+    n_baseline: int
+    n_candidate: int
     baseline: float
     candidate: float
-    diff: float  # candidate - baseline
+    diff: float  # candidate - baseline, over the shared fixtures
     low: float
     high: float
     p_value: float
     p_holm: float
-    mde: float  # minimum detectable difference at 80% power, two-sided 5%
+    mde: float  # the difference the two-sided 5% test detects with 80% power at this size
     higher_is_better: bool
+    negligible: float
+
+    @property
+    def verdict(self) -> str:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            return "no samples to compare"
+        if (self.low <= 0 <= self.high) or abs(self.diff) < self.negligible:
+            return "no clear difference"
+        return "candidate better" if (self.diff > 0) == self.higher_is_better else "candidate worse"
+
+
+def _difference(a: pd.DataFrame, b: pd.DataFrame, name: str, negligible: float) -> tuple[Difference, float]:
+    column, higher, kind = METRICS[name]
+    shared = sorted(set(_groups(a, column)) & set(_groups(b, column)))
+    ga, gb = _groups(a, column, shared), _groups(b, column, shared)
+    if not shared:
+        nan = math.nan
+        return Difference(name, 0, 0, 0, nan, nan, nan, nan, nan, nan, nan, nan, higher, negligible), nan
+    sa, sb = Suite.of(list(ga.values()), kind == "binary"), Suite.of(list(gb.values()), kind == "binary")
+    if kind == "amount":
+        diff, low, high, p = intervals.mean_difference(sa, sb)
+        mde = (high - low) / 2 / intervals.Z_975 * (intervals.Z_975 + intervals.Z_80)
+    else:
+        diff, low, high = intervals.difference_interval(sa, sb)
+        p = intervals.difference_p_value(sa, sb)
+        mde = intervals.detectable(low, high, intervals._df(sa, sb))
+    made = Difference(
+        metric=name,
+        fixtures=len(shared),
+        n_baseline=sum(len(v) for v in ga.values()),
+        n_candidate=sum(len(v) for v in gb.values()),
+        baseline=float(sa.estimate[0]),
+        candidate=float(sb.estimate[0]),
+        diff=float(diff[0]),
+        low=float(low[0]),
+        high=float(high[0]),
+        p_value=float(p[0]),
+        p_holm=math.nan,
+        mde=float(np.asarray(mde)[0]),
+        higher_is_better=higher,
+        negligible=negligible,
+    )
+    return made, made.p_value
 
 
 def compare(
@@ -162,56 +232,15 @@ def compare(
     baseline: str,
     candidate: str,
     metrics: tuple[str, ...] = tuple(METRICS),
-    reps: int = 2000,
+    negligible: dict[str, float] | None = None,
 ) -> list[Difference]:
-    """Paired differences of ``candidate`` minus ``baseline`` on matched (fixture, epoch)."""
-    a = df[df["variant"] == baseline].set_index(["fixture", "epoch"])
-    b = df[df["variant"] == candidate].set_index(["fixture", "epoch"])
-    shared = a.index.intersection(b.index)
-    results: list[tuple[str, int, float, float, float, float, float, float, float, bool]] = []
-    p_values: dict[str, float] = {}
-    for name in metrics:
-        column, higher, _ = METRICS[name]
-        pair = pd.DataFrame({"a": a.loc[shared, column], "b": b.loc[shared, column]}).dropna()
-        if pair.empty:
-            continue
-        d = (pair["b"] - pair["a"]).to_numpy(dtype=float)
-        fixtures = pd.Series([idx[0] for idx in pair.index])
-        low, high = cluster_bootstrap(pd.Series(d), fixtures, reps=reps)
-        sd = float(np.std(d, ddof=1)) if len(d) > 1 else math.nan
-        mde = (Z_975 + Z_80) * sd / math.sqrt(len(d)) if len(d) > 1 else math.nan
-        p_values[name] = sign_test(d)
-        results.append(
-            (
-                name,
-                len(d),
-                float(pair["a"].mean()),
-                float(pair["b"].mean()),
-                float(d.mean()),
-                low,
-                high,
-                p_values[name],
-                mde,
-                higher,
-            )
-        )
-    adjusted = holm(p_values)
-    return [
-        Difference(
-            metric=n,
-            pairs=k,
-            baseline=ma,
-            candidate=mb,
-            diff=md,
-            low=lo,
-            high=hi,
-            p_value=p,
-            p_holm=adjusted[n],
-            mde=mde,
-            higher_is_better=h,
-        )
-        for n, k, ma, mb, md, lo, hi, p, mde, h in results
-    ]
+    """Differences of ``candidate`` minus ``baseline`` on the fixtures both have, every sample once (no
+    epoch is paired with another); a metric without shared samples is kept, with NaN values."""
+    thresholds = {**NEGLIGIBLE, **(negligible or {})}
+    a, b = df[df["variant"] == baseline], df[df["variant"] == candidate]
+    made = [_difference(a, b, name, thresholds.get(name, NEGLIGIBLE_SCORE)) for name in metrics]
+    adjusted = holm({d.metric: p for d, p in made if math.isfinite(p)})
+    return [Difference(**{**d.__dict__, "p_holm": adjusted.get(d.metric, math.nan)}) for d, _ in made]
 
 
 @dataclass(frozen=True)
@@ -221,19 +250,27 @@ class GateResult:
 
 
 def gate(differences: list[Difference], margin: float, metrics: tuple[str, ...] = GATE_METRICS) -> GateResult:
-    """Non-inferiority: the candidate fails a metric when the lower bound of its 95% CI of
-    (candidate - baseline) is below -margin (where lower is better: the upper bound above +margin)."""
+    """Non-inferiority: the candidate fails a metric when the lower bound of the 95% interval of
+    (candidate - baseline) is below -margin (where lower is better: the upper bound above +margin), and
+    when a gated metric cannot be judged (no samples of both variants on a fixture, or a bound that is
+    not a number): a gate never passes by omission."""
+    found = {d.metric: d for d in differences}
     reasons, passed = [], True
-    for d in differences:
-        if d.metric not in metrics:
+    for metric in metrics:
+        d = found.get(metric)
+        if d is None or d.fixtures == 0:
+            passed = False
+            reasons.append(f"{metric}: FAILS: no samples of both variants on a shared fixture")
+            continue
+        if not (math.isfinite(d.low) and math.isfinite(d.high)):
+            passed = False
+            reasons.append(f"{metric}: FAILS: its interval is not a number ({d.low} to {d.high})")
             continue
         worse = d.low < -margin if d.higher_is_better else d.high > margin
-        verdict = "FAILS" if worse else "passes"
         passed &= not worse
         reasons.append(
-            f"{d.metric}: {verdict}: difference {d.diff:+.3f} (95% CI {d.low:+.3f} to {d.high:+.3f}), "
-            f"margin {margin:.3f}, {d.pairs} pairs, Holm p {d.p_holm:.3g}"
+            f"{metric}: {'FAILS' if worse else 'passes'}: difference {d.diff:+.3f} "
+            f"(95% CI {d.low:+.3f} to {d.high:+.3f}), margin {margin:.3f}, "
+            f"{d.n_baseline} + {d.n_candidate} samples on {d.fixtures} fixtures, Holm p {d.p_holm:.3g}"
         )
-    if not reasons:
-        return GateResult(False, ["no matched samples of both variants: nothing to compare"])
     return GateResult(passed, reasons)

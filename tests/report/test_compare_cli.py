@@ -1,7 +1,9 @@
-"""`crucible compare` on stored runs: the gate fails a clearly worse candidate and passes an equal one."""
+"""`crucible compare` on stored runs: the gate fails a clearly worse candidate and passes an equal one;
+`--json` gives the same for scripts."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -12,14 +14,17 @@ from tests.report.test_report import record
 
 
 def store_pair(reports: Path, candidate_fails: bool) -> tuple[str, str]:
+    """Two runs of 3 fixtures x 8 epochs; the baseline fails one test in every other epoch, the
+    candidate the same (equal) or in every epoch (worse)."""
     store = RunStore(reports)
     baseline_run = store.create(RunManifest(run_id="baseline-run", kind="run", crucible_version="0"))
     candidate_run = store.create(RunManifest(run_id="candidate-run", kind="run", crucible_version="0"))
+    one = ["test_admin.py::test_x"]
     for fixture in ("f1", "f2", "f3"):
-        for epoch in range(1, 6):
-            base = record("base", fixture, epoch, [])
+        for epoch in range(1, 9):
+            base = record("base", fixture, epoch, one if epoch % 2 else [])
             baseline_run.write_record(f"samples/{base.sample_id}/record.json", base)
-            cand = record("cand", fixture, epoch, ["test_admin.py::test_x"] if candidate_fails else [])
+            cand = record("cand", fixture, epoch, one if candidate_fails or epoch % 2 else [])
             candidate_run.write_record(f"samples/{cand.sample_id}/record.json", cand)
     return baseline_run.run_id, candidate_run.run_id
 
@@ -32,16 +37,33 @@ def gate(reports: Path, baseline: str, *extra: str) -> subprocess.CompletedProce
 
 def test_clearly_worse_candidate_fails_the_gate(tmp_path: Path) -> None:
     a, b = store_pair(tmp_path, candidate_fails=True)
-    result = gate(tmp_path, "base", "--run", a, "--run", b)
+    result = gate(tmp_path, "base", "--metric", "security", "--run", a, "--run", b)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "tests: FAILS: difference -0.100" in result.stdout and "FAIL: cand vs base" in result.stdout
+    assert "security: FAILS: difference" in result.stdout and "FAIL: cand vs base" in result.stdout
 
 
 def test_equal_candidate_passes_within_the_margin(tmp_path: Path) -> None:
     a, b = store_pair(tmp_path, candidate_fails=False)
-    result = gate(tmp_path, "base", "--margin", "0.05", "--run", a, "--run", b)
+    result = gate(tmp_path, "base", "--margin", "0.1", "--metric", "tests", "--run", a, "--run", b)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS: cand vs base" in result.stdout and "FAILS" not in result.stdout
+    # these records have no migration results but where a sample failed (scored 0 there): not enough to
+    # show the candidate is no worse, and the gate says so instead of leaving the metric out
+    result = gate(tmp_path, "base", "--margin", "0.1", "--metric", "migrations", "--run", a, "--run", b)
+    assert result.returncode == 1 and "migrations: FAILS: difference +0.000" in result.stdout
+
+
+def test_json_gives_the_differences_and_the_gate(tmp_path: Path) -> None:
+    a, b = store_pair(tmp_path, candidate_fails=True)
+    result = gate(tmp_path, "base", "--metric", "security", "--json", "--run", a, "--run", b)
+    assert result.returncode == 1, result.stderr
+    found = json.loads(result.stdout)
+    security = next(d for d in found["differences"] if d["metric"] == "security")
+    assert security["samples"] == {"baseline": 24, "candidate": 24} and security["fixtures"] == 3
+    assert security["difference"] < 0 and security["interval"][0] < security["difference"]
+    assert security["verdict"] == "candidate worse" and found["gate"]["passed"] is False
+    cost = next(d for d in found["differences"] if d["metric"] == "cost")  # these records cost nothing
+    assert cost["difference"] is None and cost["verdict"] == "no samples to compare"
 
 
 def test_unknown_variant_or_metric_is_a_one_line_error(tmp_path: Path) -> None:

@@ -1,30 +1,27 @@
-"""Every statistic against hand-computed values (no Docker)."""
+"""Every statistic against hand-computed values, and each defect the statistics issue named (no Docker)."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from harness.records import SampleRecord, SampleStatus
-from harness.report.stats import (
-    cluster_bootstrap,
-    compare,
-    frame,
-    gate,
-    holm,
-    pass_at_k,
-    pass_hat_k,
-    sign_test,
-    summarise,
-)
+from harness.records import Check, SampleRecord, SampleStatus
+from harness.records.generation import AgentOutcome, Usage
+from harness.records.security import SecurityReport
+from harness.report.intervals import Suite, score_interval
+from harness.report.stats import compare, frame, gate, holm, pass_at_k, pass_hat_k, summarise
 from harness.score.tests import CaseResult, SuiteScore
 
 
 def sample(
-    variant: str, fixture: str, epoch: int, rate: float, status: SampleStatus = SampleStatus.OK
+    variant: str,
+    fixture: str,
+    epoch: int,
+    rate: float,
+    status: SampleStatus = SampleStatus.OK,
+    run: str = "r",
 ) -> SampleRecord:
     total = 10
     passed = round(rate * total)
@@ -45,43 +42,65 @@ def sample(
     )
     ok = status if status is not SampleStatus.OK or passed == total else SampleStatus.MODEL_FAILURE
     return SampleRecord(
-        run_id="r",
+        run_id=run,
         sample_id=f"{variant}.{fixture}.e{epoch}",
         fixture_id=fixture,
         variant=variant,
         epoch=epoch,
         status=ok,
         tests=tests,
+        checks=[Check.TESTS],
     )
 
 
-def test_pass_at_k_and_pass_hat_k_by_hand() -> None:
+def generated(record: SampleRecord, dollars: float, provider: str = "anthropic") -> SampleRecord:
+    outcome = AgentOutcome(
+        model="m",
+        stop="end_turn",
+        turns=3,
+        tool_calls=5,
+        tool_errors=0,
+        usage=Usage(),
+        dollars=dollars,
+        seconds=1.0,
+        provider=provider,
+    )
+    return record.model_copy(update={"generation": outcome})
+
+
+def test_pass_at_k_and_pass_hat_k_by_hand_and_their_guards() -> None:
     assert pass_at_k(5, 2, 1) == pytest.approx(0.4)
     assert pass_at_k(5, 2, 2) == pytest.approx(1 - 3 / 10)
     assert pass_at_k(5, 4, 2) == 1.0 and pass_at_k(5, 0, 3) == 0.0
     assert pass_hat_k(5, 2, 2) == pytest.approx(1 / 10)
     assert pass_hat_k(5, 5, 3) == 1.0
-    assert math.isnan(pass_at_k(2, 1, 3))
-
-
-def test_sign_test_is_exact() -> None:
-    d = np.array([1] * 8 + [-1] + [0] * 3)
-    assert sign_test(d) == pytest.approx(2 * (1 + 9) / 512)
-    assert sign_test(np.zeros(5)) == 1.0
-    assert sign_test(np.array([1.0, -1.0])) == 1.0
+    assert math.isnan(pass_at_k(2, 1, 3)) and math.isnan(pass_hat_k(2, 1, 3))
+    for n, c, k in ((3, 4, 1), (3, -1, 1), (3, 1, 0)):
+        with pytest.raises(ValueError, match="0 <= c <= n"):
+            pass_at_k(n, c, k)
+        with pytest.raises(ValueError, match="0 <= c <= n"):
+            pass_hat_k(n, c, k)
 
 
 def test_holm_by_hand() -> None:
     assert holm({"a": 0.01, "b": 0.04, "c": 0.03}) == pytest.approx({"a": 0.03, "c": 0.06, "b": 0.06})
 
 
-def test_cluster_bootstrap_brackets_the_mean() -> None:
-    constant = cluster_bootstrap(pd.Series([0.7] * 6), pd.Series(["a", "a", "b", "b", "c", "c"]))
-    assert constant == pytest.approx((0.7, 0.7))
-    rng = np.random.default_rng(1)
-    values = pd.Series(rng.normal(0.5, 0.1, 400))
-    low, high = cluster_bootstrap(values, pd.Series(np.repeat(np.arange(20), 20)))
-    assert low < 0.5 < high and high - low < 0.06  # the mean of N(0.5, 0.1) over 400 draws
+def test_one_fixture_gives_wilsons_interval_and_all_ones_is_not_a_point() -> None:
+    low, high = score_interval(Suite.of([np.array([1.0] * 8 + [0.0] * 2)], binary=True))
+    assert (low[0], high[0]) == pytest.approx((0.4902, 0.9433), abs=1e-4)  # Wilson, 8 of 10
+    # 15 outcomes that are all 1, over 3 fixtures: not (1.0, 1.0)
+    low, high = score_interval(Suite.of([np.ones(5)] * 3, binary=True))
+    assert 0.6 < low[0] < 0.9 and high[0] == 1.0
+
+
+def test_pass_at_k_needs_k_samples_on_every_fixture() -> None:
+    f1 = [sample("a", "f1", e, 1.0 if e == 1 else 0.5) for e in range(1, 6)]
+    f2 = [sample("a", "f2", e, 0.5) for e in range(1, 5)]
+    lost = sample("a", "f2", 5, 1.0, SampleStatus.INFRA_FAILURE)
+    row = summarise(frame([*f1, *f2, lost]), ks=(4, 5)).iloc[0]
+    assert row["pass@4"] == pytest.approx((pass_at_k(5, 1, 4) + 0.0) / 2)  # 0.40
+    assert math.isnan(row["pass@5"]) and math.isnan(row["pass^5"])  # f2 has 4 samples that count
 
 
 def test_summary_per_variant() -> None:
@@ -90,32 +109,95 @@ def test_summary_per_variant() -> None:
     row = summarise(frame(records)).iloc[0]
     assert row["samples"] == 10 and row["fixtures"] == 2
     assert row["tests"] == pytest.approx(0.8) and row["all_pass"] == pytest.approx(0.6)
-    assert row["pass@1"] == pytest.approx(0.6) and row["pass@2"] == pytest.approx(
-        1 - math.comb(2, 2) / math.comb(5, 2)
-    )
+    assert row["pass@1"] == pytest.approx(0.6)
+    assert row["pass@2"] == pytest.approx(1 - math.comb(2, 2) / math.comb(5, 2))
     assert row["pass^2"] == pytest.approx(math.comb(3, 2) / math.comb(5, 2))
-    assert row["tests_low"] <= 0.8 <= row["tests_high"]
+    assert row["tests_low"] < 0.8 < row["tests_high"] and row["all_pass_low"] < 0.6 < row["all_pass_high"]
 
 
-def test_paired_comparison_and_gate() -> None:
-    base = [sample("base", f, e, 1.0) for f in ("f1", "f2", "f3") for e in range(1, 6)]
-    worse = [sample("cand", f, e, 0.5) for f in ("f1", "f2", "f3") for e in range(1, 6)]
-    same = [sample("same", f, e, 1.0) for f in ("f1", "f2", "f3") for e in range(1, 6)]
-    df = frame(base + worse + same)
-    diffs = {d.metric: d for d in compare(df, "base", "cand", metrics=("tests", "all_pass"))}
-    assert diffs["tests"].pairs == 15 and diffs["tests"].diff == pytest.approx(-0.5)
-    assert diffs["tests"].high <= -0.5 + 1e-9 and diffs["all_pass"].diff == -1.0
-    assert diffs["all_pass"].p_value == pytest.approx(2 / 2**15)
+def test_a_sample_that_built_nothing_scores_zero_on_the_checks_it_never_reached() -> None:
+    built = sample("a", "f1", 1, 1.0).model_copy(
+        update={"checks": [Check.TESTS, Check.SECURITY], "security": SecurityReport()}
+    )
+    broken = sample("b", "f1", 1, 0.0, SampleStatus.MODEL_FAILURE).model_copy(
+        update={"checks": [Check.TESTS, Check.SECURITY], "tests": None, "failed_stage": "build"}
+    )
+    df = frame([built, broken]).set_index("variant")
+    assert df.loc["b", "security"] == 0.0 and df.loc["b", "secure"] == 0.0 and df.loc["b", "tests"] == 0.0
+    assert math.isnan(df.loc["a", "migrations"])  # a check its fixture does not run stays unknown
+
+
+def test_pooled_runs_count_each_sample_once_and_never_raise() -> None:
+    first = [sample("base", "f1", e, 1.0, run="r1") for e in (1, 2)] + [
+        sample("cand", "f1", e, 0.5, run="r1") for e in (1, 2)
+    ]
+    second = [sample("base", "f1", e, 1.0, run="r2") for e in (1, 2)] + [
+        sample("cand", "f1", 1, 0.5, run="r2"),
+        sample("cand", "f1", 2, 0.5, SampleStatus.INFRA_FAILURE, run="r2"),
+    ]
+    (d,) = compare(frame(first + second), "base", "cand", metrics=("tests",))
+    assert (d.n_baseline, d.n_candidate, d.fixtures) == (4, 3, 1) and d.diff == pytest.approx(-0.5)
+
+
+def test_the_gate_cannot_pass_by_omission() -> None:
+    base = [sample("base", f, e, 1.0 if e % 2 else 0.9) for f in ("f1", "f2", "f3") for e in range(1, 9)]
+    cand = [sample("cand", f, e, 1.0 if e % 2 else 0.9) for f in ("f1", "f2", "f3") for e in range(1, 9)]
+    df = frame(base + cand)
+    diffs = compare(df, "base", "cand")
+    assert gate(diffs, 0.1, ("tests",)).passed
+    # migrations: no sample of either variant has them; a missing metric fails with its reason
+    missing = gate(diffs, 0.1, ("tests", "migrations"))
+    assert not missing.passed and "migrations: FAILS: no samples of both variants" in missing.reasons[1]
+    assert not gate([d for d in diffs if d.metric != "tests"], 0.1, ("tests",)).passed
+    # a bound that is not a number fails too (nan < x is false, so it used to pass)
+    broken = [d if d.metric != "tests" else d.__class__(**{**d.__dict__, "low": math.nan}) for d in diffs]
+    result = gate(broken, 0.1, ("tests",))
+    assert not result.passed and "not a number" in result.reasons[0]
+
+
+def test_a_clearly_worse_candidate_fails_and_the_reason_names_the_numbers() -> None:
+    base = [sample("base", f, e, 1.0 if e % 2 else 0.9) for f in ("f1", "f2", "f3") for e in range(1, 6)]
+    worse = [sample("cand", f, e, 0.6 if e % 2 else 0.5) for f in ("f1", "f2", "f3") for e in range(1, 6)]
+    diffs = {d.metric: d for d in compare(frame(base + worse), "base", "cand", metrics=("tests", "all_pass"))}
+    assert diffs["tests"].diff == pytest.approx(-0.4) and diffs["tests"].high < -0.3
+    assert diffs["tests"].verdict == "candidate worse" and diffs["tests"].p_value < 1e-3
     result = gate(list(diffs.values()), margin=0.05, metrics=("tests",))
-    assert not result.passed and "tests: FAILS: difference -0.500" in result.reasons[0]
-    equal = gate(compare(df, "base", "same", metrics=("tests",)), margin=0.05, metrics=("tests",))
-    assert equal.passed and "passes" in equal.reasons[0]
-    assert not gate([], margin=0.05).passed
+    assert not result.passed and "tests: FAILS: difference -0.400" in result.reasons[0]
+    assert "15 + 15 samples on 3 fixtures" in result.reasons[0]
 
 
-def test_minimum_detectable_difference() -> None:
-    base = [sample("a", "f", e, 1.0) for e in range(1, 11)]
+def test_replayed_copies_count_once_so_identical_epochs_prove_nothing() -> None:
+    """3 fixtures x 5 replayed epochs, 0.1 worse everywhere: the old paired sign test said p = 6e-5
+    with an interval of width zero; copies of one recording are one sample."""
+
+    def replayed(variant: str, rate: float) -> list[SampleRecord]:
+        return [
+            generated(sample(variant, f, e, rate), 0.5, provider="replay").model_copy(
+                update={"workspace_digest": f"{variant}-{f}"}
+            )
+            for f in ("f1", "f2", "f3")
+            for e in range(1, 6)
+        ]
+
+    df = frame(replayed("base", 1.0) + replayed("cand", 0.9))
+    assert len(df) == 6
+    (d,) = compare(df, "base", "cand", metrics=("tests",))
+    assert d.n_candidate == 3 and d.p_value > 0.05 and d.high - d.low > 0.1
+
+
+def test_a_zero_cost_difference_is_not_called_better() -> None:
+    base = [generated(sample("base", f, e, 1.0), 0.012) for f in ("f1", "f2") for e in range(1, 4)]
+    cand = [generated(sample("cand", f, e, 1.0), 0.0119) for f in ("f1", "f2") for e in range(1, 4)]
+    (d,) = compare(frame(base + cand), "base", "cand", metrics=("cost",))
+    assert d.verdict == "no clear difference"
+    (d,) = compare(frame(base + cand), "base", "cand", metrics=("cost",), negligible={"cost": 0.0})
+    assert d.verdict == "candidate better"  # below a threshold of zero, the tiny saving counts
+
+
+def test_the_detectable_difference_is_the_tests_own() -> None:
+    base = [sample("a", "f", e, 1.0 if e % 2 else 0.8) for e in range(1, 11)]
     cand = [sample("b", "f", e, 1.0 if e % 2 else 0.8) for e in range(1, 11)]
     (d,) = compare(frame(base + cand), "a", "b", metrics=("tests",))
-    sd = float(np.std([0.0, -0.2] * 5, ddof=1))
-    assert d.mde == pytest.approx((1.959964 + 0.841621) * sd / math.sqrt(10))
+    # 80% power at two-sided 5%: (z_.975 + z_.8) standard errors, the error read off the interval
+    half = (d.high - d.low) / 2
+    assert 0 < d.mde < 2 * half and d.mde > half
