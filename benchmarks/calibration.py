@@ -33,6 +33,7 @@ import numpy as np
 
 from harness.report.intervals import (
     Suite,
+    comparison_df,
     detectable,
     difference_interval,
     difference_p_value,
@@ -145,8 +146,7 @@ def simulate(s: Scenario, runs: int, margin: float, seed: int) -> Cell:
         passed = lower >= -margin
         (passes_at_margin if delta < 0 else passes_at_zero).append(passed)
         if delta == 0:
-            df = np.minimum(a.dispersion()[1], b.dispersion()[1])
-            mdes.append(detectable(lower, upper, df))
+            mdes.append(detectable(lower, upper, comparison_df(a, b)))
     mde = float(np.mean(np.concatenate(mdes)))
     a_means, b_means = means_pair(rng, s, runs, -mde) if mde < 0.5 else (None, None)
     if a_means is None or b_means is None:

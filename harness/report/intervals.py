@@ -153,7 +153,7 @@ def difference_interval(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MOVER interval of candidate - baseline on the same fixtures: (difference, lower, upper)."""
     if crit is None:
-        crit = critical(_df(baseline, candidate))
+        crit = critical(comparison_df(baseline, candidate))
     la, ua = score_interval(baseline, crit)
     lb, ub = score_interval(candidate, crit)
     a, b = baseline.estimate, candidate.estimate
@@ -163,7 +163,7 @@ def difference_interval(
     return diff, lower, upper
 
 
-def _df(baseline: Suite, candidate: Suite) -> np.ndarray:
+def comparison_df(baseline: Suite, candidate: Suite) -> np.ndarray:
     """Degrees of freedom of a comparison: the smaller of the two variants' (z for 0/1 outcomes)."""
     return np.asarray(np.minimum(baseline.dispersion()[1], candidate.dispersion()[1]))
 
@@ -171,7 +171,7 @@ def _df(baseline: Suite, candidate: Suite) -> np.ndarray:
 def difference_p_value(baseline: Suite, candidate: Suite) -> np.ndarray:
     """Two-sided p-value of "no difference": the level at which the MOVER interval first touches 0."""
     diff = candidate.estimate - baseline.estimate
-    df = _df(baseline, candidate)
+    df = comparison_df(baseline, candidate)
     low, high = np.zeros_like(diff), np.full_like(diff, 12.0)
     for _ in range(26):  # the critical value to 12 / 2**26, below 1e-6
         middle = (low + high) / 2

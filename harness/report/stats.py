@@ -207,7 +207,7 @@ def _difference(a: pd.DataFrame, b: pd.DataFrame, name: str, negligible: float) 
     else:
         diff, low, high = intervals.difference_interval(sa, sb)
         p = intervals.difference_p_value(sa, sb)
-        mde = intervals.detectable(low, high, intervals._df(sa, sb))
+        mde = intervals.detectable(low, high, intervals.comparison_df(sa, sb))
     made = Difference(
         metric=name,
         fixtures=len(shared),

@@ -145,10 +145,11 @@ class CassetteUpstream:
                 "type": "error",
                 "error": {"type": "invalid_request_error", "message": f"crucible replay: {problem}"},
             }
-            return _answer(400, json.dumps(error).encode(), "application/json")
+            return UpstreamResponse.whole(400, json.dumps(error).encode(), "application/json")
         if request.get("stream") and int(entry["status"]) == 200:
-            return _answer(200, encode_events(entry["response"]), "text/event-stream")
-        return _answer(int(entry["status"]), json.dumps(entry["response"]).encode(), "application/json")
+            return UpstreamResponse.whole(200, encode_events(entry["response"]), "text/event-stream")
+        recorded = json.dumps(entry["response"]).encode()
+        return UpstreamResponse.whole(int(entry["status"]), recorded, "application/json")
 
     def _check(self, path: str, request: dict[str, Any]) -> str | None:
         name, count = self.path.name, len(self._entries)
@@ -167,7 +168,3 @@ class CassetteUpstream:
             return f"request {self._next + 1} ({path}) differs from the recording in {name}: {where}"
         self._next += 1
         return None
-
-
-def _answer(status: int, data: bytes, kind: str) -> UpstreamResponse:
-    return UpstreamResponse(status, {"content-type": kind}, iter([data]), lambda: None)

@@ -124,17 +124,7 @@ class ScriptedSource:
                 "type": "error",
                 "error": {"type": "api_error", "message": "the script ran out of answers"},
             }
-            return UpstreamResponse(
-                500, {"content-type": "application/json"}, iter([json.dumps(error).encode()]), _noop
-            )
+            return UpstreamResponse.whole(500, json.dumps(error).encode(), "application/json")
         if request.get("stream"):
-            return UpstreamResponse(
-                200, {"content-type": "text/event-stream"}, iter([encode_events(answer)]), _noop
-            )
-        return UpstreamResponse(
-            200, {"content-type": "application/json"}, iter([json.dumps(answer).encode()]), _noop
-        )
-
-
-def _noop() -> None:
-    return None
+            return UpstreamResponse.whole(200, encode_events(answer), "text/event-stream")
+        return UpstreamResponse.whole(200, json.dumps(answer).encode(), "application/json")

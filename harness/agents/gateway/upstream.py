@@ -30,6 +30,11 @@ class UpstreamResponse:
     chunks: Iterator[bytes]
     close: Callable[[], None]
 
+    @classmethod
+    def whole(cls, status: int, data: bytes, kind: str) -> UpstreamResponse:
+        """An answer made here, all of it at once (a cassette's or a script's)."""
+        return cls(status, {"content-type": kind}, iter([data]), lambda: None)
+
 
 class Upstream(Protocol):
     key_added: bool
