@@ -33,7 +33,6 @@ import numpy as np
 
 from harness.report.intervals import (
     Suite,
-    comparison_df,
     detectable,
     difference_interval,
     difference_p_value,
@@ -146,7 +145,7 @@ def simulate(s: Scenario, runs: int, margin: float, seed: int) -> Cell:
         passed = lower >= -margin
         (passes_at_margin if delta < 0 else passes_at_zero).append(passed)
         if delta == 0:
-            mdes.append(detectable(lower, upper, comparison_df(a, b)))
+            mdes.append(detectable(a, b))
     mde = float(np.mean(np.concatenate(mdes)))
     a_means, b_means = means_pair(rng, s, runs, -mde) if mde < 0.5 else (None, None)
     if a_means is None or b_means is None:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from harness.records import Check, SampleRecord, SampleStatus
-from harness.report import intervals
+from harness.report import amounts, intervals
 from harness.report.intervals import Suite
 
 # metric -> (column, higher is better, kind: "binary" 0/1, "score" in [0, 1], "amount" unbounded)
@@ -40,8 +40,8 @@ NEGLIGIBLE_SCORE = 0.01
 ESTIMAND = (
     "What is estimated: the fixtures of this suite are fixed and the epochs are the replication (is the "
     "candidate worse than the baseline on this suite?). Each score is the mean over fixtures; its 95% "
-    "interval is a stratified score interval, a difference's is MOVER on the fixtures both variants have, "
-    "and its p-value is the level at which that interval reaches 0. Infrastructure failures are left out, "
+    "interval is a stratified score interval, a difference's a stratified score interval on the fixtures "
+    "both variants have, and its p-value the same test at 0. Infrastructure failures are left out, "
     "a sample that built nothing scores 0 on the checks it did not reach, and replayed epochs that repeat "
     "one recording count once."
 )
@@ -109,7 +109,7 @@ def interval(group: pd.DataFrame, name: str) -> tuple[float, float, float]:
     if not groups:
         return math.nan, math.nan, math.nan
     suite = Suite.of(groups, kind == "binary")
-    low, high = intervals.mean_interval(suite) if kind == "amount" else intervals.score_interval(suite)
+    low, high = amounts.mean_interval(suite) if kind == "amount" else intervals.score_interval(suite)
     return float(suite.estimate[0]), float(low[0]), float(high[0])
 
 
@@ -202,12 +202,12 @@ def _difference(a: pd.DataFrame, b: pd.DataFrame, name: str, negligible: float) 
         return Difference(name, 0, 0, 0, nan, nan, nan, nan, nan, nan, nan, nan, higher, negligible), nan
     sa, sb = Suite.of(list(ga.values()), kind == "binary"), Suite.of(list(gb.values()), kind == "binary")
     if kind == "amount":
-        diff, low, high, p = intervals.mean_difference(sa, sb)
-        mde = (high - low) / 2 / intervals.Z_975 * (intervals.Z_975 + intervals.Z_80)
+        diff, low, high, p = amounts.mean_difference(sa, sb)
+        mde = amounts.detectable_amount(low, high)
     else:
         diff, low, high = intervals.difference_interval(sa, sb)
         p = intervals.difference_p_value(sa, sb)
-        mde = intervals.detectable(low, high, intervals.comparison_df(sa, sb))
+        mde = intervals.detectable(sa, sb)
     made = Difference(
         metric=name,
         fixtures=len(shared),

@@ -23,3 +23,5 @@ def test_coverage_and_type_one_error_hold_in_pinned_cells(scenario: Scenario) ->
     assert 0.93 <= cell.coverage_variant <= 0.975, cell
     assert 0.93 <= cell.coverage_difference <= 0.975, cell
     assert cell.type_one <= 0.03 + 0.01, cell  # nominal 0.025; 0.01 is two Monte Carlo errors
+    # the reported detectable difference is detected 80% of the time (Monte Carlo error 0.013)
+    assert 0.72 <= cell.power_at_mde <= 0.88, cell
