@@ -1,5 +1,7 @@
-"""One test per sample (variant x fixture x epoch): the backend the agent wrote must meet the fixture's
-bar: it builds and serves, every hidden test passes, no probe exploits it, its migrations round trip."""
+"""One test per sample (variant x fixture x epoch): does the backend the agent wrote meet the fixture's bar
+(it builds and serves, every hidden test passes, no probe exploits it, its migrations round trip)? A
+sample that misses it is reported as an expected failure with the reason: one sample of many is not what
+CI decides on (the floors and gates in test_decisions.py are). `--crucible-strict-samples` makes it fail."""
 
 from __future__ import annotations
 

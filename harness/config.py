@@ -185,6 +185,20 @@ class RunSettings(_Section):
         return self.evaluate_limit() if self.warm_pods is None else self.warm_pods
 
 
+class EvalSettings(_Section):
+    """What `pytest evals/` decides on: floors on each variant's metrics, and a baseline to gate the
+    other variants against (each overridable on the command line)."""
+
+    baseline: str | None = Field(None, description="variant label the others are gated against")
+    margin: float = Field(0.05, gt=0, lt=1, description="non-inferiority margin of the gate")
+    thresholds: dict[str, float] = Field(
+        default_factory=dict, description="floors per metric, e.g. tests = 0.9 (fixture.toml may add its own)"
+    )
+    floor_on: Literal["lower", "mean"] = Field(
+        "lower", description="a floor is met by the metric's 95% lower bound, or by its mean"
+    )
+
+
 class CrucibleConfig(_Section):
     project_root: Path = Field(default_factory=Path.cwd)
     reports_dir: Path = Path("reports")
@@ -192,6 +206,7 @@ class CrucibleConfig(_Section):
     images: ImageSettings = ImageSettings()
     agent: AgentSettings = AgentSettings()
     run: RunSettings = RunSettings()
+    evals: EvalSettings = EvalSettings()
 
     @property
     def reports_path(self) -> Path:

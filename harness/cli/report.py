@@ -155,5 +155,5 @@ def _as_json(
             }
             for d in differences
         ],
-        "gate": {"passed": result.passed, "reasons": result.reasons},
+        "gate": {"passed": result.passed, "reasons": result.reasons, "outcomes": result.outcomes},
     }

@@ -21,7 +21,7 @@ from pygments.util import ClassNotFound
 from harness.records import SampleRecord
 from harness.records.transcript import ResponseEvent, ToolEvent, read_transcript
 from harness.report import charts
-from harness.report.stats import ESTIMAND, METRICS, compare, frame, summarise
+from harness.report.stats import ESTIMAND, METRICS, compare, frame, gate, summarise
 from harness.store import RunDir
 
 SHOWN_SUFFIXES = (".py", ".toml", ".ini", ".txt", ".md", ".yaml", ".yml", ".cfg", ".mako", ".json", ".sql")
@@ -110,6 +110,18 @@ def _verdicts(df: pd.DataFrame, baseline: str | None) -> list[dict[str, Any]]:
     return rows
 
 
+def _gates(df: pd.DataFrame, baseline: str | None, margin: float) -> list[dict[str, Any]]:
+    """With a baseline, each candidate's gate: PASS or FAIL and the reason per gated metric."""
+    variants = sorted(df["variant"].unique())
+    if baseline not in variants:
+        return []
+    made = []
+    for candidate in [v for v in variants if v != baseline]:
+        result = gate(compare(df, str(baseline), candidate), margin)
+        made.append({"candidate": candidate, "passed": result.passed, "reasons": result.reasons})
+    return made
+
+
 def _prompt_diffs(runs: list[RunDir]) -> list[dict[str, str]]:
     from harness.agents.variants import load_variant, prompt_diff
     from harness.config import find_project_root
@@ -176,6 +188,8 @@ def render_html(records: list[SampleRecord], runs: list[RunDir], baseline: str |
         summary=summary.to_dict("records"),
         metrics=[m for m in METRICS],
         verdicts=_verdicts(df, baseline) if not df.empty else [],
+        gates=_gates(df, baseline, margin) if not df.empty else [],
+        baseline=baseline,
         margin=margin,
         estimand=ESTIMAND,
         charts={} if df.empty else _charts(summary, df, counts),

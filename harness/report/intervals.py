@@ -240,36 +240,59 @@ def difference_p_value(baseline: Suite, candidate: Suite) -> np.ndarray:
 
 
 def detectable(baseline: Suite, candidate: Suite, power: float = 0.8) -> np.ndarray:
-    """The decrease of the candidate that the two-sided 5% test above detects with the given power at
-    this size: the δ where δ = c s0(δ) + q s1(δ) (the score test's power, as Farrington and Manning
-    give it), with each fixture's expected score taken from both variants' samples (pulled half a
-    sample towards 1/2), the candidate's lowered by δ on a common logit shift, s1 the standard deviation
-    of the difference there and s0 the one the test assumes under "no difference"."""
+    """The difference that the two-sided 5% test above detects with the given power at this size: the
+    δ where δ = c s0(δ) + q s1(δ) (the score test's power, as Farrington and Manning give it), with
+    each fixture's expected score taken from both variants' samples (pulled half a sample towards 1/2),
+    the candidate's moved by δ on a common logit shift, s1 the standard deviation of the difference
+    there and s0 the one the test assumes under "no difference". Of a decrease and an increase, the
+    larger: near 0 a decrease has no room, near 1 an increase."""
     phi, df = _joined(baseline, candidate).dispersion()
     c = critical(df)
     q = np.where(np.isinf(df), special.ndtri(power), special.stdtrit(np.where(np.isinf(df), 1, df), power))
     n_a, n_b = baseline.n / phi[:, None], candidate.n / phi[:, None]
     pooled = (n_a * baseline.mean + n_b * candidate.mean + PULL / 2) / (n_a + n_b + PULL)
-    logits = special.logit(pooled)
-    count = baseline.n.shape[-1]
-    wanted = pooled.mean(axis=-1)
-    low, high = np.zeros_like(phi), wanted.copy()  # δ: from nothing to the whole of the score
-    for _ in range(BOUND_STEPS):
-        delta = (low + high) / 2
-        shift_low, shift_high = np.full_like(phi, -SHIFT), np.zeros_like(phi)
-        for _ in range(STEPS):  # the common logit shift that lowers the mean by δ
-            shift = (shift_low + shift_high) / 2
-            over = special.expit(logits + shift[:, None]).mean(axis=-1) > wanted - delta
-            shift_low, shift_high = np.where(over, shift_low, shift), np.where(over, shift, shift_high)
-        pb = special.expit(logits + ((shift_low + shift_high) / 2)[:, None])
-        pa = pooled
-        sd1 = np.sqrt(phi * (pa * (1 - pa) / baseline.n + pb * (1 - pb) / candidate.n).sum(axis=-1))
-        mix = (baseline.n * pa + candidate.n * pb) / (baseline.n + candidate.n)
-        null = mix * (1 - mix) * (1 / baseline.n + 1 / candidate.n) * _fitted(baseline, candidate)
-        sd0 = np.sqrt(phi * null.sum(axis=-1))
-        short = delta < (c * sd0 + q * sd1) / count
-        low, high = np.where(short, delta, low), np.where(short, high, delta)
-    return np.asarray((low + high) / 2)
+    factor = phi[:, None] * _fitted(baseline, candidate)
+
+    def needed(sign: float) -> np.ndarray:
+        start = pooled.mean(axis=-1)
+        low, high = np.zeros_like(phi), start if sign < 0 else 1 - start  # δ: up to all the room there is
+        for _ in range(BOUND_STEPS):
+            delta = (low + high) / 2
+            pb = _moved(pooled, start + sign * delta)
+            sd1 = np.sqrt(
+                (phi[:, None] * (pooled * (1 - pooled) / baseline.n + pb * (1 - pb) / candidate.n)).sum(-1)
+            )
+            mix = (baseline.n * pooled + candidate.n * pb) / (baseline.n + candidate.n)
+            sd0 = np.sqrt((factor * mix * (1 - mix) * (1 / baseline.n + 1 / candidate.n)).sum(axis=-1))
+            short = delta < (c * sd0 + q * sd1) / baseline.n.shape[-1]
+            low, high = np.where(short, delta, low), np.where(short, high, delta)
+        return np.asarray((low + high) / 2)
+
+    return np.asarray(np.maximum(needed(-1.0), needed(1.0)))
+
+
+def growth_to_pass(baseline: Suite, candidate: Suite, margin: float, power: float = 0.8) -> np.ndarray:
+    """By what factor the samples on every fixture would have to grow for a candidate this far from the
+    baseline (the same means and spread) to clear a non-inferiority bound at -margin with the given power:
+    ((c + q) / T)², T the score statistic at d0 = -margin, which grows with the square root of the
+    samples. Infinite where the difference seen is at or below -margin."""
+    phi, df = _joined(baseline, candidate).dispersion()
+    stat = _difference_statistic(baseline, candidate, np.full_like(phi, -margin), phi)
+    finite = np.where(np.isinf(df), 1.0, df)
+    q = np.where(np.isinf(df), special.ndtri(power), special.stdtrit(finite, power))
+    with np.errstate(divide="ignore"):
+        return np.asarray(np.where(stat > 0, ((critical(df) + q) / stat) ** 2, np.inf))
+
+
+def _moved(p: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``p`` (batch, fixtures) moved by one common logit shift until its mean over fixtures is ``target``."""
+    logits = special.logit(p)
+    low, high = np.full(target.shape, -SHIFT), np.full(target.shape, SHIFT)
+    for _ in range(STEPS):
+        shift = (low + high) / 2
+        over = special.expit(logits + shift[:, None]).mean(axis=-1) > target
+        low, high = np.where(over, low, shift), np.where(over, shift, high)
+    return np.asarray(special.expit(logits + ((low + high) / 2)[:, None]))
 
 
 def tail(stat: np.ndarray, df: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ Which samples count:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -183,6 +183,8 @@ class Difference:
     mde: float  # the difference the two-sided 5% test detects with 80% power at this size
     higher_is_better: bool
     negligible: float
+    # the two variants' per-fixture summaries on the shared fixtures (scores in [0, 1] only)
+    suites: tuple[Suite, Suite] | None = field(default=None, repr=False, compare=False)
 
     @property
     def verdict(self) -> str:
@@ -223,6 +225,7 @@ def _difference(a: pd.DataFrame, b: pd.DataFrame, name: str, negligible: float) 
         mde=float(np.asarray(mde)[0]),
         higher_is_better=higher,
         negligible=negligible,
+        suites=None if kind == "amount" else (sa, sb),
     )
     return made, made.p_value
 
@@ -247,30 +250,65 @@ def compare(
 class GateResult:
     passed: bool
     reasons: list[str]
+    # per gated metric: "passes", "worse" (shown worse beyond the margin), "too small" (non-inferiority
+    # not established, the interval reaching both sides of -margin) or "no data"
+    outcomes: dict[str, str] = field(default_factory=dict)
+
+
+def epochs_needed(d: Difference, margin: float) -> float:
+    """About how many epochs a fixture would let a candidate this far from the baseline clear the margin
+    with 80% power (infinite when the difference seen is beyond it). For scores, from the score statistic
+    at the margin; for amounts, from the detectable difference."""
+    epochs = max(d.n_baseline, d.n_candidate) / max(d.fixtures, 1)
+    if d.suites is not None and d.higher_is_better:
+        growth = float(intervals.growth_to_pass(*d.suites, margin)[0])
+    else:
+        growth = (d.mde / margin) ** 2
+    return math.inf if not math.isfinite(growth) else max(1, math.ceil(epochs * growth))
+
+
+def _judged(d: Difference, margin: float) -> tuple[str, str]:
+    """(outcome, reason) of one gated metric that has a finite interval."""
+    sign = 1 if d.higher_is_better else -1
+    near, far = (d.low, d.high) if d.higher_is_better else (d.high, d.low)
+    facts = (
+        f"difference {d.diff:+.3f} (95% CI {d.low:+.3f} to {d.high:+.3f}), margin {margin:.3f}, "
+        f"{d.n_baseline} + {d.n_candidate} samples on {d.fixtures} fixture{'s' if d.fixtures != 1 else ''}, "
+        f"Holm p {d.p_holm:.3g}"
+    )
+    if sign * near >= -margin:
+        return "passes", f"{d.metric}: passes: {facts}"
+    if sign * far < -margin:
+        return "worse", f"{d.metric}: FAILS: the candidate is shown worse by more than the margin: {facts}"
+    needed = epochs_needed(d, margin)
+    more = (
+        f"about {needed:.0f} epochs a fixture would be needed to establish it at this margin (80% power, "
+        "if the difference stays as seen)"
+        if math.isfinite(needed)
+        else "the difference seen is beyond the margin, so more epochs would more likely show it worse"
+    )
+    return "too small", (
+        f"{d.metric}: FAILS: cannot establish non-inferiority: the run is too small: {facts}; {more}"
+    )
 
 
 def gate(differences: list[Difference], margin: float, metrics: tuple[str, ...] = GATE_METRICS) -> GateResult:
     """Non-inferiority: the candidate fails a metric when the lower bound of the 95% interval of
     (candidate - baseline) is below -margin (where lower is better: the upper bound above +margin), and
     when a gated metric cannot be judged (no samples of both variants on a fixture, or a bound that is
-    not a number): a gate never passes by omission."""
+    not a number): a gate never passes by omission. A failure is told apart: shown worse (the whole
+    interval beyond the margin) or not established (the run too small to tell)."""
     found = {d.metric: d for d in differences}
-    reasons, passed = [], True
+    reasons, outcomes = [], {}
     for metric in metrics:
         d = found.get(metric)
         if d is None or d.fixtures == 0:
-            passed = False
+            outcomes[metric] = "no data"
             reasons.append(f"{metric}: FAILS: no samples of both variants on a shared fixture")
-            continue
-        if not (math.isfinite(d.low) and math.isfinite(d.high)):
-            passed = False
+        elif not (math.isfinite(d.low) and math.isfinite(d.high)):
+            outcomes[metric] = "no data"
             reasons.append(f"{metric}: FAILS: its interval is not a number ({d.low} to {d.high})")
-            continue
-        worse = d.low < -margin if d.higher_is_better else d.high > margin
-        passed &= not worse
-        reasons.append(
-            f"{metric}: {'FAILS' if worse else 'passes'}: difference {d.diff:+.3f} "
-            f"(95% CI {d.low:+.3f} to {d.high:+.3f}), margin {margin:.3f}, "
-            f"{d.n_baseline} + {d.n_candidate} samples on {d.fixtures} fixtures, Holm p {d.p_holm:.3g}"
-        )
-    return GateResult(passed, reasons)
+        else:
+            outcomes[metric], reason = _judged(d, margin)
+            reasons.append(reason)
+    return GateResult(all(o == "passes" for o in outcomes.values()), reasons, outcomes)

@@ -162,7 +162,12 @@ def test_a_clearly_worse_candidate_fails_and_the_reason_names_the_numbers() -> N
     assert diffs["tests"].diff == pytest.approx(-0.4) and diffs["tests"].high < -0.3
     assert diffs["tests"].verdict == "candidate worse" and diffs["tests"].p_value < 1e-3
     result = gate(list(diffs.values()), margin=0.05, metrics=("tests",))
-    assert not result.passed and "tests: FAILS: difference -0.400" in result.reasons[0]
+    assert (
+        not result.passed
+        and "tests: FAILS: the candidate is shown worse by more than the margin: difference -0.400"
+        in result.reasons[0]
+    )
+    assert result.outcomes == {"tests": "worse"}
     assert "15 + 15 samples on 3 fixtures" in result.reasons[0]
 
 
