@@ -92,9 +92,11 @@ def test_report_files(tmp_path: Path) -> None:
     assert not any(ref in html for ref in ('src="http', 'href="http', "<link", "<script src", "@import"))
     assert "candidate worse" in html and "CWE-89" in html and "expected 403, got 200" in html
     assert html.count("earlier ones abandoned") == 1 and "attempt 1: engine went away" in html
+    # the gate, with its reason per metric, as the summary and `crucible compare` give it
+    assert 'id="gates"' in html and "FAIL</strong> cand" in html and "tests: FAILS: " in html
     summary = files.summary.read_text()
     assert "| base | 6 |" in summary and "## cand vs base: FAIL" in summary
-    assert "tests: FAILS" in summary
+    assert "tests: FAILS: " in summary
     suites = ET.parse(files.junit).getroot()
     assert {s.get("name") for s in suites} == {"f1", "f2"}
     failures = [c.get("name") for c in suites.iter("testcase") if c.find("failure") is not None]
