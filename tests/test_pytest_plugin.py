@@ -150,6 +150,7 @@ def test_xdist_workers_share_one_run_and_one_report(project: pytest.Pytester, im
     result = project.runpytest_subprocess(
         "test_evals.py",
         "test_decisions.py",
+        "-ra",
         "-n",
         "2",
         "--crucible-variants",

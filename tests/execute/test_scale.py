@@ -26,9 +26,10 @@ from tests.helpers import records, run_crucible, start_run, wait_for
 from tests.sshd import ssh_server
 
 pytestmark = pytest.mark.docker
-# 6 samples: 3 variants x 2 epochs, enough for three concurrent slots, two engines and two Ray nodes to
-# share the work; these tests compare verdicts, and benchmarks/ measures speed
-GRID = ("--fixtures", "jwt-auth", "--epochs", "2", "--provider", "replay")
+# 4 samples: 2 variants (one passes, one fails) x 2 epochs, enough for three concurrent slots, two engines
+# and two Ray nodes to share the work; these tests compare verdicts, and benchmarks/ measures speed
+VARIANTS = "agents/backend-engineer-checklist.md,agents/backend-engineer-terse.md"
+GRID = ("--variants", VARIANTS, "--fixtures", "jwt-auth", "--epochs", "2", "--provider", "replay")
 RAY = Path(sys.executable).parent / "ray"
 HEAD_IP, NODE_IP = "127.0.0.3", "127.0.0.2"
 
@@ -69,7 +70,7 @@ def serial(tmp_path_factory: pytest.TempPathFactory, images: Any) -> dict[str, t
     result = run_crucible(*concurrency(1, 0), "run", *GRID, reports=reports)
     assert result.returncode == 0, result.stderr[-2000:]
     found = verdicts(reports)
-    assert len(found) == 6 and {v[0] for v in found.values()} == {
+    assert len(found) == 4 and {v[0] for v in found.values()} == {
         SampleStatus.OK,
         SampleStatus.MODEL_FAILURE,
     }
@@ -176,14 +177,14 @@ def test_an_ssh_engine_runs_samples_with_the_same_verdicts(
     the host's ssh client (key authentication, host key checked)."""
     with ssh_server(tmp_path / "ssh", free_port()) as server:
         path = {"PATH": f"{server.bin_dir}:{os.environ['PATH']}"}
-        one = ("--variants", "agents/backend-engineer.md", "--fixtures", "jwt-auth", "--epochs", "1")
+        one = ("--variants", "agents/backend-engineer-terse.md", "--fixtures", "jwt-auth", "--epochs", "1")
         engines = f'sandbox.engines=[{{url="{server.url}"}}]'
         result = run_crucible(
             "--set", engines, "run", *one, "--provider", "replay", reports=tmp_path / "reports", env=path
         )
     assert result.returncode == 0, result.stderr[-2000:]
     assert verdicts(tmp_path / "reports") == {
-        "backend-engineer.jwt-auth.e1": serial["backend-engineer.jwt-auth.e1"]
+        "backend-engineer-terse.jwt-auth.e1": serial["backend-engineer-terse.jwt-auth.e1"]
     }
     assert engines_used(tmp_path / "reports") == {server.url}
     run_id = (tmp_path / "reports" / "latest").resolve().name
@@ -306,8 +307,7 @@ def test_a_lost_ray_node_costs_its_sample_one_more_attempt_on_another_node(
 ) -> None:
     """Kills the second node: it runs after the other tests that use the cluster."""
     client2 = connect(engine2.url, timeout=10, tls=(engine2.ca, engine2.cert, engine2.key))
-    grid = ("--fixtures", "jwt-auth", "--epochs", "1", "--provider", "replay")
-    process = start_run(tmp_path, *grid, settings=tuple(ray_settings(ray_cluster)))
+    process = start_run(tmp_path, *GRID, settings=tuple(ray_settings(ray_cluster)))
     lost: list[str] = []
 
     def evaluating_on_the_second_engine() -> bool:
@@ -322,7 +322,7 @@ def test_a_lost_ray_node_costs_its_sample_one_more_attempt_on_another_node(
     assert kill_ray_node(NODE_IP) > 0
     _, stderr = process.communicate(timeout=1200)
     assert process.returncode == 0, stderr[-3000:]
-    assert verdicts(tmp_path) == {k: v for k, v in serial.items() if k.endswith(".e1")}
+    assert verdicts(tmp_path) == serial
     run_id = (tmp_path / "latest").resolve().name
     victim = records(tmp_path / "latest")[lost[0]]
     assert victim.attempts >= 2 and victim.engine == "unix:///var/run/docker.sock", victim
