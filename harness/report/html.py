@@ -89,11 +89,15 @@ def comparison_pairs(variants: list[str], baseline: str | None) -> list[tuple[st
     return pairs or [(variants[0], v) for v in variants[1:]]
 
 
-def _verdicts(df: pd.DataFrame, baseline: str | None) -> list[dict[str, Any]]:
-    variants = sorted(df["variant"].unique())
-    rows = []
-    for base, candidate in comparison_pairs(variants, baseline):
-        for d in compare(df, base, candidate):
+def _comparisons(
+    df: pd.DataFrame, baseline: str | None, margin: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The verdict rows of every compared pair, and, with a baseline, each candidate's gate (PASS or FAIL
+    and the reason per gated metric), from one comparison per pair."""
+    rows, gates = [], []
+    for base, candidate in comparison_pairs(sorted(df["variant"].unique()), baseline):
+        diffs = compare(df, base, candidate)
+        for d in diffs:
             rows.append(
                 {
                     "baseline": base,
@@ -107,19 +111,10 @@ def _verdicts(df: pd.DataFrame, baseline: str | None) -> list[dict[str, Any]]:
                     "verdict": d.verdict,
                 }
             )
-    return rows
-
-
-def _gates(df: pd.DataFrame, baseline: str | None, margin: float) -> list[dict[str, Any]]:
-    """With a baseline, each candidate's gate: PASS or FAIL and the reason per gated metric."""
-    variants = sorted(df["variant"].unique())
-    if baseline not in variants:
-        return []
-    made = []
-    for candidate in [v for v in variants if v != baseline]:
-        result = gate(compare(df, str(baseline), candidate), margin)
-        made.append({"candidate": candidate, "passed": result.passed, "reasons": result.reasons})
-    return made
+        if base == baseline:
+            result = gate(diffs, margin)
+            gates.append({"candidate": candidate, "passed": result.passed, "reasons": result.reasons})
+    return rows, gates
 
 
 def _prompt_diffs(runs: list[RunDir]) -> list[dict[str, str]]:
@@ -181,14 +176,15 @@ def render_html(records: list[SampleRecord], runs: list[RunDir], baseline: str |
     )
     env.filters["fmt"] = _fmt
     template = env.get_template("report.html.j2")
+    verdicts, gates = _comparisons(df, baseline, margin) if not df.empty else ([], [])
     return template.render(
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         runs=[run.run_id for run in runs],
         samples=samples,
         summary=summary.to_dict("records"),
         metrics=[m for m in METRICS],
-        verdicts=_verdicts(df, baseline) if not df.empty else [],
-        gates=_gates(df, baseline, margin) if not df.empty else [],
+        verdicts=verdicts,
+        gates=gates,
         baseline=baseline,
         margin=margin,
         estimand=ESTIMAND,
