@@ -37,8 +37,9 @@ def list_cmd(ctx: typer.Context) -> None:
 
 @app.command("show")
 def show(ctx: typer.Context, fixture_id: Annotated[str, typer.Argument()]) -> None:
-    """Show one fixture: its settings, environment and mutants."""
+    """Show one fixture: its settings, environment, mutants and the map of its spec's rules to checks."""
     from harness.fixtures import find_fixture
+    from harness.fixtures.coverage import coverage
 
     fixture = find_fixture(config_of(ctx).project_root, fixture_id)
     out.print(f"[bold]{fixture.id}[/] ({fixture.spec.kind}): {fixture.spec.title}")
@@ -51,6 +52,20 @@ def show(ctx: typer.Context, fixture_id: Annotated[str, typer.Argument()]) -> No
         out.print(
             f"  mutant [bold]{mutant.name}[/] ({mutant.spec.expect.caught_by()}): {mutant.spec.description}"
         )
+    mapped = coverage(fixture)
+    table = Table("spec.md", "rule", "checked by", title="spec coverage (coverage.toml)")
+    for bullet, rule in mapped.rows:
+        if rule is None:
+            checks = "[red]nothing[/]"
+        else:
+            checks = "\n".join(rule.checks) or f"untestable: {rule.untestable}"
+        table.add_row(f"{bullet.line}", bullet.text[:90], checks)
+    if mapped.rows:
+        out.print(table)
+    covered = sum(rule is not None for _, rule in mapped.rows)
+    out.print(f"{covered} of {len(mapped.rows)} rules of spec.md mapped to checks")
+    for problem in mapped.problems:
+        out.print(f"[red]coverage:[/] {problem}", markup=True, highlight=False)
 
 
 @app.command("check")

@@ -17,7 +17,14 @@ from dataclasses import dataclass, replace
 from harness.errors import SandboxError
 from harness.fixtures import Fixture
 from harness.pipeline.engine import Engine
-from harness.pipeline.pod_steps import PodResult, collect_logs, run_hidden_tests, run_probes, wait_healthy
+from harness.pipeline.pod_steps import (
+    PodResult,
+    collect_logs,
+    run_hidden_tests,
+    run_probes,
+    scan_app_log,
+    wait_healthy,
+)
 from harness.records import ALL_CHECKS, Check, Stage
 from harness.records.migrations import MigrationReport
 from harness.sandbox import Container, ContainerSpec, Limits, Pod
@@ -200,6 +207,7 @@ def _exercise_app(ev: _Evaluation) -> list[str] | None:
         ev.clock.lap("tests")
     if wants_probes:
         run_probes(app, ev.tester, probes_dir, spec.timeouts.tests_s, ev.result)
+        scan_app_log(app, ev.tester, dict(ev.code.env), ev.result)
         ev.clock.lap("probes")
     changed = diff(migrated, app_db.snapshot())
     return [line.replace("left behind", "created by the running app") for line in changed]

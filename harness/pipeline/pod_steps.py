@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from harness._util.archive import tar_files, untar_files
@@ -15,7 +16,11 @@ from harness.records import Stage
 from harness.records.migrations import MigrationReport
 from harness.records.security import ProbeResult
 from harness.sandbox import Container, ExecResult, Pod
+from harness.score.security.logscan import environment_secrets, scan_log, sent_secrets
 from harness.score.security.probes import crash_result, parse_probes
+
+PLUGIN_DIR = "/opt/crucible-plugins"
+SENT_SECRETS = "/tmp/crucible-sent-secrets.jsonl"
 
 HEALTH_PROBE = """
 import sys, time, httpx
@@ -86,6 +91,8 @@ def run_suite(tester: Container, source: Path, name: str, timeout: float) -> tup
         if p.is_file() and "__pycache__" not in p.parts
     }
     tester.put_archive("/hidden", tar_files(files, uid=1000))
+    plugin = (resources.files("harness.score.security") / "inpod" / "sent_secrets.py").read_bytes()
+    tester.put_archive(PLUGIN_DIR, tar_files({"sent_secrets.py": plugin}, uid=1000))
     report = f"/tmp/crucible-{name}.xml"
     command = [
         TESTER_PYTHON,
@@ -94,13 +101,16 @@ def run_suite(tester: Container, source: Path, name: str, timeout: float) -> tup
         "-q",
         "-p",
         "no:cacheprovider",
+        "-p",
+        "sent_secrets",
         "--rootdir=/hidden",
         f"--junitxml={report}",
         "-o",
         "junit_family=xunit1",
         name,
     ]
-    done = tester.exec(command, timeout=timeout, workdir="/hidden")
+    env = {"PYTHONPATH": PLUGIN_DIR, "CRUCIBLE_SENT_SECRETS": SENT_SECRETS}
+    done = tester.exec(command, timeout=timeout, workdir="/hidden", env=env)
     if done.exit_code not in (0, 1) and not done.timed_out:
         raise SandboxError(f"the {name} could not run (pytest exit {done.exit_code}): {done.gist()}")
     try:
@@ -128,6 +138,17 @@ def run_probes(
     if not app.state().running:
         probes.append(crash_result(summarise_failure(app.logs(20_000))))
     result.probes = probes
+
+
+def scan_app_log(app: Container, tester: Container, env: dict[str, str], result: PodResult) -> None:
+    """After the tests and probes: the app's log searched for the secrets they sent and the environment's
+    (:mod:`harness.score.security.logscan`), one more live check among the probes."""
+    try:
+        sent = b"".join(untar_files(tester.get_archive(SENT_SECRETS)).values()).decode(errors="replace")
+    except SandboxError:
+        sent = ""
+    secrets = {**environment_secrets(env), **sent_secrets(sent)}
+    result.probes = [*(result.probes or []), scan_log(app.logs(1_000_000), secrets)]
 
 
 def collect_logs(pod: Pod, result: PodResult) -> None:
