@@ -1,117 +1,118 @@
-"""Every one of Crucible's semgrep rules: a snippet it must flag and a near miss it must not.
-semgrep runs once, offline, over all snippets (no Docker)."""
+"""Crucible's semgrep rules (harness/score/security/rules/backend.yml), checked by semgrep's own test
+runner against the annotated cases in tests/score/semgrep/backend.py: every line marked `ruleid` must
+be reported by the rules it names, every line marked `ok` must not. The real semgrep runs, offline,
+with no Docker."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
+import harness.score.security
 from harness.score.security.linters import semgrep
 
-# rule -> (code it must flag, a near miss it must leave alone)
-CASES: dict[str, tuple[str, str]] = {
-    "crucible.jwt-decode-unverified": (
-        'claims = jwt.decode(token, key, algorithms=["HS256"], options={"verify_signature": False})',
-        'claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp"]})',
-    ),
-    "crucible.jwt-alg-none-accepted": (
-        'claims = jwt.decode(token, key, algorithms=["HS256", "none"])',
-        'claims = jwt.decode(token, key, algorithms=["HS256"])',
-    ),
-    "crucible.hardcoded-jwt-secret": (
-        'token = jwt.encode(claims, "super-secret-value", algorithm="HS256")',
-        'token = jwt.encode(claims, os.environ["JWT_SECRET"], algorithm="HS256")',
-    ),
-    "crucible.sql-built-from-strings": (
-        "rows = conn.execute(f\"SELECT * FROM users WHERE email = '{email}'\")",
-        'rows = conn.execute("SELECT * FROM users WHERE email = %s", (email,))',
-    ),
-    "crucible.weak-password-hash": (
-        "user.password_hash = hashlib.sha256(password.encode()).hexdigest()",
-        "prehash = base64.b64encode(hashlib.sha256(password.encode()).digest())",
-    ),
-    "crucible.debug-mode": (
-        "app.run(host='127.0.0.1', debug=True)",
-        "app.run(host='127.0.0.1', debug=False)",
-    ),
-    "crucible.cors-any-origin-with-credentials": (
-        'app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True, allow_methods=["*"])',
-        'app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"], allow_credentials=True)',
-    ),
-    "crucible.shell-command": (
-        'subprocess.run(f"convert {name} out.png", shell=True)',
-        'subprocess.run(["convert", name, "out.png"], check=True)',
-    ),
-    "crucible.unsafe-deserialisation": (
-        "payload = pickle.loads(request_body)",
-        "payload = json.loads(request_body)",
-    ),
-}
-IMPORTS = "import base64, hashlib, json, os, pickle, subprocess\nimport jwt, yaml\n"
-EXTRA_FLAGGED = {
-    "sql-text-concat": (
-        "crucible.sql-built-from-strings",
-        'session.execute(text("DELETE FROM t WHERE id = " + ident))',
-    ),
-    "yaml-load": ("crucible.unsafe-deserialisation", "config = yaml.load(body)"),
-    "secret-constant": ("crucible.hardcoded-jwt-secret", 'JWT_SECRET = "change-me-later"'),
-}
-EXTRA_NEAR_MISSES = {
-    "yaml-safe": ("crucible.unsafe-deserialisation", "config = yaml.safe_load(body)"),
-    "secret-from-env": ("crucible.hardcoded-jwt-secret", 'JWT_SECRET = os.environ["JWT_SECRET"]'),
-    "text-bound": (
-        "crucible.sql-built-from-strings",
-        'session.execute(text("DELETE FROM t WHERE id = :id"), {"id": ident})',
-    ),
-}
+RULES_DIR = Path(harness.score.security.__file__).parent / "rules"
+RULES = RULES_DIR / "backend.yml"
+CASES_DIR = Path(__file__).parent / "semgrep"
+CASES = CASES_DIR / "backend.py"
+ANNOTATION = re.compile(r"^\s*#\s*(ruleid|ok):\s*(?P<ids>\S.*)$")
+
+
+def semgrep_binary() -> str:
+    beside = Path(sys.executable).with_name("semgrep")
+    return str(beside) if beside.exists() else (shutil.which("semgrep") or "semgrep")
+
+
+def rules() -> list[dict[str, Any]]:
+    loaded: list[dict[str, Any]] = yaml.safe_load(RULES.read_text())["rules"]
+    return loaded
+
+
+def annotations(text: str) -> dict[str, Counter[str]]:
+    """rule id -> how many `ruleid` and `ok` lines name it in the test cases ``text``."""
+    counts: dict[str, Counter[str]] = {}
+    for line in text.splitlines():
+        match = ANNOTATION.match(line)
+        if match:
+            for rule in match["ids"].split(","):
+                counts.setdefault(rule.strip(), Counter())[match[1]] += 1
+    return counts
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
-    root = tmp_path_factory.mktemp("snippets")
-    files: dict[str, str] = {}
-    for index, (flagged, near_miss) in enumerate(CASES.values()):
-        files[f"flag_{index}.py"] = flagged
-        files[f"miss_{index}.py"] = near_miss
-    for name, (_, code) in EXTRA_FLAGGED.items():
-        files[f"flag_{name}.py"] = code
-    for name, (_, code) in EXTRA_NEAR_MISSES.items():
-        files[f"miss_{name}.py"] = code
-    for name, code in files.items():
-        (root / name).write_text(IMPORTS + code + "\n")
-    findings, error = semgrep(Path(root))
+def semgrep_test() -> dict[str, Any]:
+    command = [
+        semgrep_binary(),
+        "scan",
+        "--test",
+        "--json",
+        "--metrics=off",
+        "--disable-version-check",
+        "--config",
+        str(RULES_DIR),
+        str(CASES_DIR),
+    ]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def test_semgrep_test_passes_for_every_rule(semgrep_test: dict[str, Any]) -> None:
+    assert semgrep_test["config_with_errors"] == []
+    assert semgrep_test["config_missing_tests"] == []
+    (checks,) = [r["checks"] for path, r in semgrep_test["results"].items() if Path(path).name == RULES.name]
+    ids = [rule["id"] for rule in rules()]
+    assert sorted(checks) == sorted(ids)
+    for rule in ids:
+        check = checks[rule]
+        assert check["passed"] is True, (rule, check)
+        assert check["errors"] == [], (rule, check["errors"])
+        (matches,) = [m for path, m in check["matches"].items() if Path(path).name == CASES.name]
+        assert matches["expected_lines"], f"{rule}: no line it must report"
+        assert matches["reported_lines"] == matches["expected_lines"], (rule, matches)
+
+
+def test_every_rule_has_a_flagged_case_and_a_near_miss() -> None:
+    counts = annotations(CASES.read_text())
+    ids = {rule["id"] for rule in rules()}
+    assert set(counts) <= ids, f"cases for rules that do not exist: {sorted(set(counts) - ids)}"
+    missing = {
+        rule: [kind for kind in ("ruleid", "ok") if not counts.get(rule, Counter())[kind]]
+        for rule in sorted(ids)
+    }
+    assert {rule: kinds for rule, kinds in missing.items() if kinds} == {}
+
+
+def test_the_annotation_check_sees_a_missing_near_miss() -> None:
+    counts = annotations("# ruleid: crucible.a, crucible.b\nx = 1\n# ok: crucible.b\ny = 2\n")
+    assert counts["crucible.a"] == Counter(ruleid=1)
+    assert counts["crucible.b"] == Counter(ruleid=1, ok=1)
+
+
+def test_every_rule_has_a_cwe_and_a_confidence() -> None:
+    for rule in rules():
+        assert re.fullmatch(r"CWE-\d+", rule["metadata"]["cwe"]), rule["id"]
+        assert rule["metadata"]["confidence"] in {"LOW", "MEDIUM", "HIGH"}, rule["id"]
+        assert rule["id"].startswith("crucible."), rule["id"]
+
+
+def test_the_linter_reports_rule_ids_and_cwes_as_written(tmp_path: Path) -> None:
+    """The static scan's own semgrep call: findings carry the rule's id and its metadata's CWE. (On a
+    copy: semgrep's default ignore list skips a tests/ directory of the repository it runs in.)"""
+    shutil.copy(CASES, tmp_path / CASES.name)
+    findings, error = semgrep(tmp_path)
     assert not error, error
-    found: dict[str, set[str]] = {name: set() for name in files}
-    for finding in findings:
-        found[finding.file].add(finding.rule)
-    return found
-
-
-def test_every_rule_has_a_case() -> None:
-    from importlib import resources
-
-    import yaml as pyyaml
-
-    text = (resources.files("harness.score.security") / "rules" / "backend.yml").read_text()
-    ids = {rule["id"] for rule in pyyaml.safe_load(text)["rules"]}
-    assert ids == set(CASES)
-    for rule in pyyaml.safe_load(text)["rules"]:
-        assert rule["metadata"]["cwe"].startswith("CWE-"), rule["id"]
-
-
-@pytest.mark.parametrize("rule", list(CASES))
-def test_rule_flags_its_snippet_and_spares_the_near_miss(results: dict[str, set[str]], rule: str) -> None:
-    index = list(CASES).index(rule)
-    assert rule in results[f"flag_{index}.py"], results[f"flag_{index}.py"]
-    assert rule not in results[f"miss_{index}.py"], results[f"miss_{index}.py"]
-
-
-@pytest.mark.parametrize("name", list(EXTRA_FLAGGED))
-def test_more_shapes_are_flagged(results: dict[str, set[str]], name: str) -> None:
-    assert EXTRA_FLAGGED[name][0] in results[f"flag_{name}.py"]
-
-
-@pytest.mark.parametrize("name", list(EXTRA_NEAR_MISSES))
-def test_more_near_misses_are_spared(results: dict[str, set[str]], name: str) -> None:
-    assert EXTRA_NEAR_MISSES[name][0] not in results[f"miss_{name}.py"]
+    cwe = {rule["id"]: rule["metadata"]["cwe"] for rule in rules()}
+    assert findings and all(f.file == CASES.name for f in findings)
+    assert {f.rule for f in findings} == set(cwe)
+    assert all(f.cwe == cwe[f.rule] for f in findings), [(f.rule, f.cwe) for f in findings]
