@@ -1,13 +1,27 @@
 """The migration report kept with a sample, its named checks and its score.
 
+Named checks (what `MigrationReport.failing()` returns, and what a mutant's `[expect] migrations` lists):
+`single_head`, `upgrade_from_empty`, per revision of the stairway `<rev>:upgrade` (the revision cannot
+be applied on top of the previous one, with rows seeded in the tables that exist before it; the error
+is kept in `RevisionCheck.error`; named beside `upgrade_from_empty` too, which it then locates),
+`<rev>:downgrade`, `<rev>:reupgrade` and `<rev>:data`, then `base_clean`, `schema_from_migrations`
+and, for brownfield fixtures, `backfill:<check>`. The stairway
+stops at the first revision that fails its upgrade, its downgrade or its second upgrade; the revisions
+after it are recorded as not reached (`RevisionCheck.reached` false). They are not failures of their
+own and are never named: the revision where the stairway stopped names the failure.
+
 Score (in [0, 1]): 0 when the migrations cannot upgrade an empty database to head. Otherwise the mean
 over revisions of that revision's round-trip score, the fraction of its checks that pass among
 `downgrade` (downgrade succeeds and restores the exact previous schema), `reupgrade` (upgrading again
 restores the exact upgraded schema) and `data` (rows present before the round trip are still there,
-equal, for the columns that existed before; counted only when rows could be seeded). That mean is then
-multiplied by 0.5 when the history has more than one head, by 0.8 when `downgrade base` does not leave
-an empty schema (only the version table may remain), and by 0.5 when the running app changed the schema
-itself (tables created at start-up instead of by migrations).
+equal, for the columns that existed before; counted only when rows could be seeded; the seeded values
+press on each column's type: longest strings, extreme numbers, non-ASCII text, NULLs). `upgrade` is the
+precondition of the round trip rather than one of its fractions: a revision whose upgrade fails scores
+0, and so does every revision not reached (nothing of it was verified), so the earlier the stairway
+stops, the lower the mean. That mean is then multiplied by 0.5 when the history has more than one head,
+by 0.8 when `downgrade base` does not leave the schema of the empty database it started from (in every
+catalog category, extensions included; only the version table may remain), and by 0.5 when the running
+app changed the schema itself (tables created at start-up instead of by migrations).
 
 Brownfield fixtures add the backfill round trip (existing data at the starter's revision, upgraded to
 head, checked, downgraded back): its score is the fraction of its checks that pass among `upgrade`, each
@@ -18,13 +32,18 @@ stairway mean and the backfill score then count half each, before the multiplier
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NOT_REACHED = "not reached"
 
 
 class RevisionCheck(BaseModel):
     model_config = ConfigDict(frozen=True)
     revision: str
     doc: str = ""
+    reached: bool = Field(default=True, description="False when the stairway stopped at an earlier revision")
     upgrade_ok: bool = False
     downgrade_ok: bool = False
     downgrade_diff: list[str] = Field(default_factory=list)
@@ -33,6 +52,20 @@ class RevisionCheck(BaseModel):
     seeded_rows: int = 0
     data_diff: list[str] = Field(default_factory=list)
     error: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_records(cls, data: Any) -> Any:
+        """Records written before `reached` existed said so in the error only."""
+        legacy = isinstance(data, dict) and "reached" not in data
+        if legacy and str(data.get("error", "")).startswith(NOT_REACHED):
+            return {**data, "reached": False}
+        return data
+
+    @property
+    def upgrade_fails(self) -> bool:
+        """The stairway got here and this revision's upgrade failed."""
+        return self.reached and not self.upgrade_ok
 
     @property
     def downgrade_restores(self) -> bool:
@@ -47,6 +80,8 @@ class RevisionCheck(BaseModel):
         return self.seeded_rows > 0 and self.downgrade_ok
 
     def score(self) -> float:
+        """The fraction of `downgrade`, `reupgrade` (and `data`) that pass: 0 when the upgrade failed or
+        the revision was not reached."""
         results = [self.downgrade_restores, self.reupgrade_restores]
         if self.data_checked:
             results.append(not self.data_diff)
@@ -104,14 +139,18 @@ class MigrationReport(BaseModel):
     seconds: float = 0.0
 
     def failing(self) -> list[str]:
-        """Names of the checks that fail: `single_head`, `upgrade_from_empty`, `<rev>:downgrade`,
-        `<rev>:reupgrade`, `<rev>:data`, `base_clean`, `schema_from_migrations`, `backfill:<check>`."""
+        """Names of the checks that fail: `single_head`, `upgrade_from_empty`, `<rev>:upgrade`,
+        `<rev>:downgrade`, `<rev>:reupgrade`, `<rev>:data`, `base_clean`, `schema_from_migrations`,
+        `backfill:<check>`. A revision whose upgrade fails is named `<rev>:upgrade` only (its round trip
+        never ran); the revisions the stairway did not reach are not named at all."""
         names = []
         if not self.single_head:
             names.append("single_head")
         if not self.upgrade_from_empty:
             names.append("upgrade_from_empty")
         for check in self.revisions:
+            if check.upgrade_fails:
+                names.append(f"{check.revision}:upgrade")
             if check.upgrade_ok and not check.downgrade_restores:
                 names.append(f"{check.revision}:downgrade")
             if check.upgrade_ok and not check.reupgrade_restores:

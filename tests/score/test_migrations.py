@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from harness.records.migrations import MigrationReport
 from harness.sandbox import ContainerSpec
 from harness.sandbox.services import start_postgres
 from harness.score.migrations.pgclient import TESTER_PYTHON, PgClient
@@ -153,6 +154,23 @@ def test_snapshot_diff_on_postgres(
     assert any(expected in line for line in lines), (kind, lines)
 
 
+def test_seeded_rows_stress_types_and_give_way_to_checks(database: PgClient) -> None:
+    name = "seed_" + uuid.uuid4().hex[:8]
+    database.create_database(name)
+    probe = database.on(name)
+    run_sql(
+        probe,
+        "CREATE TABLE t (id serial PRIMARY KEY, name varchar(50) NOT NULL, note text, "
+        "price numeric(6,2) NOT NULL CHECK (price >= 0), qty int NOT NULL CHECK (qty > 0))",
+    )
+    seeded = probe.seed(3, 300)  # variants 0, 1, 2: far end, other end (refused by the checks), NULLs
+    assert seeded["skipped"] == {}
+    far, other, nulls = seeded["written"]["t"]
+    assert len(far["name"]) == 50 and far["price"] == "9996.99" and far["qty"] == 2**31 - 1 - 300
+    assert "🙂" in other["name"] and other["price"] == "311.00" and other["qty"] == 1301
+    assert nulls["note"] is None and len(far["note"]) == 300
+
+
 def crucible(*args: str, reports: Path) -> subprocess.CompletedProcess[str]:
     return run_crucible(*args, reports=reports)
 
@@ -193,6 +211,70 @@ def test_lossy_data_migration_is_caught(tmp_path: Path, images: Any) -> None:
     assert any("customers.email" in line and "not preserved" in line for line in last["data_diff"]), last
     assert any("column customers.email changed" in line for line in last["downgrade_diff"]), last
     assert "r6:data" in result.stdout and "r6:downgrade" in result.stdout
+
+
+def add_revision(project: Path, name: str, doc: str, upgrade: str, downgrade: str, after: str = "r6") -> None:
+    """A revision ``name`` on top of ``after`` in a copy of the shop (bodies indented four spaces)."""
+    (project / "migrations" / "versions" / f"{name}.py").write_text(
+        f'"""{doc}"""\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f'revision, down_revision, branch_labels, depends_on = "{name}", "{after}", None, None\n\n\n'
+        f"def upgrade() -> None:\n{upgrade}\n\n\n"
+        f"def downgrade() -> None:\n{downgrade}\n"
+    )
+
+
+def test_narrowing_that_truncates_is_caught_as_data(tmp_path: Path, images: Any) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(SHOP, shop)
+    add_revision(
+        shop,
+        "r7",
+        "names fit in 20 characters (cutting the longer ones)",
+        '    op.alter_column("customers", "name", type_=sa.String(20), postgresql_using="left(name, 20)")',
+        '    op.alter_column("customers", "name", type_=sa.Text())',
+    )
+    result = crucible("score", "--only", "migrations", str(shop), reports=tmp_path / "reports")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = migrations_of(tmp_path / "reports")
+    last = report["revisions"][-1]
+    assert last["revision"] == "r7" and not last["downgrade_diff"] and not last["reupgrade_diff"], last
+    assert any(
+        line.startswith("customers.name: ") and "not preserved (row id=" in line and "(300 chars)" in line
+        for line in last["data_diff"]
+    ), last
+    assert MigrationReport.model_validate(report).failing() == ["r7:data"] and "r7:data" in result.stdout
+
+
+def test_not_null_column_on_seeded_rows_is_caught_as_upgrade(tmp_path: Path, images: Any) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(SHOP, shop)
+    add_revision(
+        shop,
+        "r7",
+        "a required tier for every customer (no default)",
+        '    op.add_column("customers", sa.Column("tier", sa.String(20), nullable=False))',
+        '    op.drop_column("customers", "tier")',
+    )
+    add_revision(
+        shop,
+        "r8",
+        "an index on the tier",
+        '    op.create_index("ix_customers_tier", "customers", ["tier"])',
+        '    op.drop_index("ix_customers_tier", table_name="customers")',
+        after="r7",
+    )
+    result = crucible("score", "--only", "migrations", str(shop), reports=tmp_path / "reports")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = migrations_of(tmp_path / "reports")
+    assert report["upgrade_from_empty"] and report["base_clean"]  # an empty table takes the column
+    r7, r8 = report["revisions"][-2:]
+    assert r7["revision"] == "r7" and not r7["upgrade_ok"] and r7["seeded_rows"] > 0, r7
+    assert "upgrade failed" in r7["error"] and "NotNullViolation" in r7["error"], r7
+    assert r8["revision"] == "r8" and not r8["reached"] and r8["error"] == "not reached: stopped at r7"
+    assert (
+        MigrationReport.model_validate(report).failing() == ["r7:upgrade"] and "r7:upgrade" in result.stdout
+    )
 
 
 def test_only_migrations_needs_no_fixture_but_tests_do(tmp_path: Path) -> None:

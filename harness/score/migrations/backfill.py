@@ -19,8 +19,8 @@ from harness.records.migrations import BackfillCheckResult, BackfillReport
 from harness.sandbox import ExecResult
 from harness.score.migrations.drivers import Command, Driver, Node
 from harness.score.migrations.pgclient import PgClient
+from harness.score.migrations.rowdiff import compare_rows
 from harness.score.migrations.snapshot import Snapshot, diff
-from harness.score.migrations.stairway import compare_rows
 
 BACKFILL_DB = "crucible_backfill"
 
@@ -112,7 +112,8 @@ def run_backfill(
         for table, columns in kept.items()
         if isinstance(before_rows.get(table), list)
     }
-    preserved = compare_rows(kept_before, db.rows(kept))
+    keys = before.primary_keys()
+    preserved = compare_rows(kept_before, db.rows(kept), keys)
     report: dict[str, Any] = {
         "base_revision": base,
         "seeded_rows": seeded,
@@ -127,5 +128,5 @@ def run_backfill(
         **report,
         downgrade_ok=True,
         downgrade_diff=diff(before, db.snapshot().without_version_tables()),
-        data_diff=compare_rows(before_rows, db.rows(all_columns)),
+        data_diff=compare_rows(before_rows, db.rows(all_columns), keys),
     )

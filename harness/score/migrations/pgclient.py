@@ -1,6 +1,6 @@
 """The PostgreSQL client of the migration checks: reads and seeds a pod's databases from the tester
 container (the only one that holds the superuser's password) through ``inpod/pgsnap.py``, a script that
-runs inside the tester and never on the host."""
+runs inside the tester and never on the host (with ``inpod/pgseed.py``, the rows it seeds)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ class PgClient:
     def __init__(self, tester: Container, superuser_url: str) -> None:
         self.tester = tester
         self.url = superuser_url
-        source = (resources.files("harness.score.migrations") / "inpod" / "pgsnap.py").read_bytes()
-        tester.put_archive("/opt/crucible-probe", tar_files({"pgsnap.py": source}, uid=1000))
+        inpod = resources.files("harness.score.migrations") / "inpod"
+        scripts = {name: (inpod / name).read_bytes() for name in ("pgsnap.py", "pgseed.py")}
+        tester.put_archive("/opt/crucible-probe", tar_files(scripts, uid=1000))
 
     def on(self, database: str) -> PgClient:
         clone = object.__new__(PgClient)

@@ -36,9 +36,15 @@ class Snapshot(BaseModel):
             extensions=self.extensions,
         )
 
-    def is_empty(self) -> bool:
-        s = self.without_version_tables()
-        return not (s.tables or s.constraints or s.indexes or s.enums or s.sequences or s.views or s.triggers)
+    def primary_keys(self) -> dict[str, list[str]]:
+        """Each table's primary-key columns, for tables that have one."""
+        keys: dict[str, list[str]] = {}
+        for name, facts in self.constraints.items():
+            definition = facts.get("definition", "")
+            if facts.get("kind") == "primary key" and definition.startswith("PRIMARY KEY ("):
+                inner = definition[len("PRIMARY KEY (") :].split(")", 1)[0]
+                keys[name.split(".", 1)[0]] = [c.strip().strip('"') for c in inner.split(",")]
+        return keys
 
 
 def _describe(value: Any) -> str:

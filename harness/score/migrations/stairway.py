@@ -1,50 +1,33 @@
 """Drive a workspace's migrations (Alembic or Django) step by step inside an eval pod, snapshotting the schema
 from PostgreSQL's catalog around every step (the "stairway"): upgrade one revision, downgrade it,
-upgrade it again, with rows seeded before each round trip; finally downgrade to base."""
+upgrade it again, with rows seeded before each round trip (values at the edges of each column's type,
+see ``inpod/pgseed.py``); finally downgrade to base. The stairway stops at the first revision whose
+upgrade, downgrade or second upgrade fails; the revisions after it are recorded as not reached."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections import Counter
 from typing import Any
 
 from harness.errors import SubmissionError
-from harness.records.migrations import MigrationReport, RevisionCheck
+from harness.records.migrations import NOT_REACHED, MigrationReport, RevisionCheck
 from harness.score.migrations.drivers import Command, Driver, Node
 from harness.score.migrations.pgclient import PgClient
+from harness.score.migrations.rowdiff import compare_rows
 from harness.score.migrations.snapshot import Snapshot, diff
+
+__all__ = ["PLAIN_DB", "SEED_ROWS", "STAIRWAY_DB", "compare_base", "compare_rows", "run_stairway"]
 
 STAIRWAY_DB = "crucible_stairway"
 PLAIN_DB = "crucible_plain"
 SEED_ROWS = 3
 
 
-def compare_rows(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """Per table and column: values present before a round trip that are gone or changed after it
-    (compared as multisets, so row order does not matter)."""
-    lines = []
-    for table, rows in before.items():
-        now = after.get(table)
-        if isinstance(now, dict):
-            lines.append(f"rows of {table} cannot be read after the round trip: {now.get('error', '')}")
-            continue
-        now = now or []
-        if len(now) < len(rows):
-            lines.append(f"{table}: {len(rows) - len(now)} of {len(rows)} rows deleted by the round trip")
-        for column in rows[0] if rows else {}:
-            old = Counter(json.dumps(r.get(column), default=str) for r in rows)
-            new = Counter(json.dumps(r.get(column), default=str) for r in now)
-            lost = old - new
-            if lost and len(now) >= len(rows):
-                example = next(iter(lost))
-                after_values = sorted((new - old).elements())[:1]
-                becomes = f" -> {after_values[0]}" if after_values else ""
-                count = sum(lost.values())
-                lines.append(
-                    f"{table}.{column}: {count} of {len(rows)} values not preserved (e.g. {example}{becomes})"
-                )
-    return lines
+def compare_base(empty: Snapshot, final: Snapshot) -> tuple[bool, list[str]]:
+    """Whether `downgrade base` left the schema of the empty database it started from, in every catalog
+    category (extensions included; version tables aside), and how it differs."""
+    lines = diff(empty.without_version_tables(), final.without_version_tables())
+    return not lines, lines
 
 
 def _round_trip(
@@ -68,7 +51,7 @@ def _round_trip(
         return RevisionCheck(**check, upgrade_ok=True, error=f"downgrade failed: {down.gist()}"), True
     check["downgrade_diff"] = diff(live, db.snapshot().without_version_tables())
     if before_rows:
-        check["data_diff"] = compare_rows(before_rows, db.rows(columns))
+        check["data_diff"] = compare_rows(before_rows, db.rows(columns), live.primary_keys())
     again = driver.up_to(command, node)
     if not again.ok:
         error = f"upgrade after downgrade failed: {again.gist()}"
@@ -97,14 +80,14 @@ def run_stairway(driver: Driver, pg: PgClient, app_url_base: str, timeout: float
     plain, plain_command = pg.on(PLAIN_DB), command_on(PLAIN_DB)
     empty = plain.snapshot().without_version_tables()
     to_head = driver.all_up(plain_command)
-    error, base_clean, base_diff = "", False, []
+    error, base_clean = "", False
+    base_diff: list[str] = []
     if not to_head.ok:
         error = f"upgrade from an empty database failed: {to_head.gist()}"
     else:
         to_base = driver.all_down(plain_command)
         if to_base.ok:
-            final = plain.snapshot()
-            base_clean, base_diff = final.is_empty(), diff(empty, final.without_version_tables())
+            base_clean, base_diff = compare_base(empty, plain.snapshot())
         else:
             base_diff = [f"reverting every migration failed: {to_base.gist()}"]
     pg.create_database(STAIRWAY_DB)
@@ -116,7 +99,12 @@ def run_stairway(driver: Driver, pg: PgClient, app_url_base: str, timeout: float
         checks.append(check)
         if not at_revision or check.error:
             checks += [
-                RevisionCheck(revision=n.id, doc=n.doc, error=f"not reached: stopped at {check.revision}")
+                RevisionCheck(
+                    revision=n.id,
+                    doc=n.doc,
+                    reached=False,
+                    error=f"{NOT_REACHED}: stopped at {check.revision}",
+                )
                 for n in graph.nodes[index + 1 :]
             ]
             break

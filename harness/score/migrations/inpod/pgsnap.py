@@ -1,5 +1,6 @@
 """Runs INSIDE a pod (tester container), with only the standard library and psycopg: prints a JSON
-snapshot of the public schema read from PostgreSQL's catalog, or seeds/reads rows for data checks.
+snapshot of the public schema read from PostgreSQL's catalog, or seeds/reads rows for data checks (the
+rows it seeds come from pgseed.py, which must sit beside it).
 
     python pgsnap.py snapshot DATABASE_URL
     python pgsnap.py seed DATABASE_URL ROWS OFFSET   -> {"written": {table: [row, ...]}, "skipped": {...}}
@@ -14,10 +15,15 @@ import json
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
+
+if TYPE_CHECKING:
+    from harness.score.migrations.inpod import pgseed
+else:
+    import pgseed  # copied beside this script into the pod, where harness is not installed
 
 QUERIES = {
     "columns": """
@@ -111,96 +117,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _value(kind: str, enums: dict[str, list[str]], index: int, column: str) -> Any:
-    """A value of SQL type ``kind`` for row ``index``; distinct per row so unique columns accept it."""
-    base = kind.split("(")[0].strip()
-    if kind.endswith("[]"):
-        return None
-    if base in enums:
-        return enums[base][index % len(enums[base])]
-    if base in ("smallint", "integer", "bigint"):
-        return 1000 + index
-    if base in ("numeric", "real", "double precision"):
-        return 10 + index
-    if base == "boolean":
-        return index % 2 == 0
-    if base == "uuid":
-        return str(uuid.UUID(int=0xC0FFEE00000000000000000000000000 + index))
-    if base.startswith("timestamp"):
-        return datetime.datetime(2024, 1, 1, 12, 0, tzinfo=datetime.UTC) + datetime.timedelta(days=index)
-    if base == "date":
-        return datetime.date(2024, 1, 1) + datetime.timedelta(days=index)
-    if base in ("json", "jsonb"):
-        return json.dumps({"seed": index})
-    if base == "bytea":
-        return str(index).encode()
-    if base in ("text", "character varying", "character", "citext"):
-        width = int(kind.split("(")[1].rstrip(")")) if "(" in kind else 40
-        text = f"seed{index}-{column}"[: max(width, 1)]
-        return f"s{index}@seed.example.com"[:width] if "email" in column and width >= 20 else text
-    return None
-
-
-def seed(conn: psycopg.Connection[Any], rows: int, offset: int = 0) -> dict[str, Any]:
-    """Insert ``rows`` rows into every table it can fill, parents first; report what it wrote."""
-    snap = snapshot(conn)
-    enums = snap["enums"]
-    tables = {t: cols for t, cols in snap["tables"].items() if t not in VERSION_TABLES}
-    fks: dict[str, list[tuple[list[str], str, list[str]]]] = {}
-    for key, con in snap["constraints"].items():
-        if con["kind"] == "foreign key":
-            table = key.split(".", 1)[0]
-            definition = con["definition"]
-            columns = definition.split("(", 1)[1].split(")", 1)[0].split(", ")
-            target = definition.split("REFERENCES ", 1)[1]
-            parent = target.split("(", 1)[0].strip().strip('"')
-            parent_cols = target.split("(", 1)[1].split(")", 1)[0].split(", ")
-            fks.setdefault(table, []).append((columns, parent, parent_cols))
-    written: dict[str, list[dict[str, Any]]] = {}
-    pending, skipped = list(tables), {}
-    while pending:
-        progress = False
-        for table in list(pending):
-            parents = [p for _, p, _ in fks.get(table, []) if p != table]
-            if any(p in pending for p in parents):
-                continue
-            pending.remove(table)
-            progress = True
-            columns = tables[table]
-            generated = {c for c, meta in columns.items() if meta["default"] and "nextval" in meta["default"]}
-            names = [c for c in columns if c not in generated]
-            batch = []
-            for index in range(offset, offset + rows):
-                row = {c: _value(columns[c]["type"], enums, index, c) for c in names}
-                for cols, parent, parent_cols in fks.get(table, []):
-                    source = written.get(parent)
-                    for col, pcol in zip(cols, parent_cols, strict=False):
-                        col, pcol = col.strip('"'), pcol.strip('"')
-                        row[col] = source[index % len(source)].get(pcol) if source else None
-                batch.append(row)
-            try:
-                with conn.transaction():
-                    for row in batch:
-                        cols = [c for c in names if row[c] is not None or not columns[c]["nullable"]]
-                        query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING *").format(
-                            sql.Identifier(table),
-                            sql.SQL(", ").join(map(sql.Identifier, cols)),
-                            sql.SQL(", ").join(sql.Placeholder() * len(cols)),
-                        )
-                        cur = conn.execute(query, [row[c] for c in cols])
-                        names_back = [d.name for d in cur.description or []]
-                        stored = dict(zip(names_back, cur.fetchone() or (), strict=False))
-                        written.setdefault(table, []).append(stored)
-            except psycopg.Error as exc:
-                written.pop(table, None)
-                skipped[table] = str(exc).splitlines()[0][:200]
-        if not progress:
-            for table in pending:
-                skipped[table] = "circular foreign keys"
-            break
+def seed(conn: psycopg.Connection[Any], rows: int, offset: int) -> dict[str, Any]:
+    """Rows seeded into every table it can fill (see pgseed.py), as JSON values."""
+    done = pgseed.seed(conn, snapshot(conn), rows, offset, skip=VERSION_TABLES)
+    written = done["written"].items()
     return {
-        "written": {t: [{k: _jsonable(v) for k, v in r.items()} for r in rs] for t, rs in written.items()},
-        "skipped": skipped,
+        **done,
+        "written": {t: [{k: _jsonable(v) for k, v in r.items()} for r in rs] for t, rs in written},
     }
 
 
