@@ -1,17 +1,22 @@
-"""`crucible fixtures list | show | check`: the fixtures of this project, and the proof that each one
-tells good from bad."""
+"""`crucible fixtures list | show | check | mutate`: the fixtures of this project, the proof that each
+one tells good from bad, and the measure of how much bad it tells."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections import Counter
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from harness.cli._common import config_of, err, out, start_engine
+from harness.cli._common import config_of, err, out, split, start_engine
 from harness.errors import UserError
 from harness.store import RunStore
+
+if TYPE_CHECKING:
+    from harness.execute.mutation_run import MutationReport
 
 app = typer.Typer(no_args_is_help=True, help="List, show and prove fixtures.")
 
@@ -76,9 +81,18 @@ def check(
         list[str] | None,
         typer.Option("--subject", "-s", help="only `reference` or these mutants (repeatable)"),
     ] = None,
+    reruns: Annotated[
+        int,
+        typer.Option(
+            "--reruns",
+            min=1,
+            help="score each subject K times; any verdict, status or failing check that differs "
+            "between the runs fails the check as FLAKY",
+        ),
+    ] = 1,
 ) -> None:
     """Prove fixtures: the reference passes everything and every mutant is caught where it says."""
-    from harness.execute.fixture_check import check_fixtures
+    from harness.execute.fixture_check import check_subjects
     from harness.fixtures import find_fixture, list_fixtures
 
     config = config_of(ctx)
@@ -99,21 +113,138 @@ def check(
         "fixtures-check", settings=json.loads(config.model_dump_json()), note=note
     )
     with run.lifecycle() as outcome, err.status("checking fixtures") as status:
-        verdicts = check_fixtures(
+        checked = check_subjects(
             engine,
             chosen,
             run,
             lambda line: status.update(f"checking {line}"),
             set(subjects or ()),
             slots=config.run.evaluate_limit(),
+            reruns=reruns,
         )
-        outcome.failed = any(not v.ok for v in verdicts)
-    table = Table("fixture", "subject", "verdict", "expected", "observed")
-    for v in verdicts:
-        verdict = "[green]as expected[/]" if v.ok else "[red]SURPRISE[/]"
-        table.add_row(v.fixture, v.subject, verdict, v.expected, v.observed)
+        outcome.failed = any(not c.ok for c in checked)
+    table = Table(
+        "fixture", "subject", "verdict", "expected", "observed", *(["reruns"] if reruns > 1 else [])
+    )
+    for c in checked:
+        v = c.verdict
+        verdict = "[red]FLAKY[/]" if c.flaky else "[green]as expected[/]" if c.ok else "[red]SURPRISE[/]"
+        extra = ["\n".join(c.differences) or f"the same {reruns} times"] if reruns > 1 else []
+        table.add_row(v.fixture, v.subject, verdict, v.expected, v.observed, *extra)
     out.print(table)
-    surprises = [v for v in verdicts if not v.ok]
-    out.print(f"{len(verdicts) - len(surprises)} of {len(verdicts)} as expected; run {run.run_id}")
-    if surprises:
+    failed = [c for c in checked if not c.ok]
+    flaky = f", {sum(c.flaky for c in checked)} flaky over {reruns} runs each" if reruns > 1 else ""
+    out.print(f"{len(checked) - len(failed)} of {len(checked)} as expected{flaky}; run {run.run_id}")
+    if failed:
         raise typer.Exit(1)
+
+
+@app.command("mutate")
+def mutate(
+    ctx: typer.Context,
+    fixture_id: Annotated[str, typer.Argument(help="the fixture whose reference is mutated")],
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="how many mutants to score")] = 30,
+    seed: Annotated[int, typer.Option("--seed", help="the same seed samples the same mutants")] = 1,
+    operators: Annotated[
+        list[str] | None,
+        typer.Option("--operator", "-o", help="only these operators (repeatable, comma-separated)"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="list the sampled mutants and score nothing (no Docker)")
+    ] = False,
+) -> None:
+    """Measure a fixture's checks by scoring automatic mutants of its reference, one small fault each
+    (drop-where, drop-for-update, flip-compare, delete-check, swap-status, change-literal,
+    drop-migration-op): which check killed each, and the survivors' diffs for a person to judge (some
+    are equivalent to the reference); the report is mutation.json in the run directory. Exit 0 when
+    every mutant was scored, whatever the kill rate (a measurement, not a gate); 1 when the numbers
+    cannot be trusted: the reference itself fails a check, or a sample met an infrastructure failure."""
+    from harness.execute.mutation_run import score_mutants
+    from harness.fixtures import find_fixture
+    from harness.fixtures.mutate import OPERATORS, plan
+
+    config = config_of(ctx)
+    fixture = find_fixture(config.project_root, fixture_id)
+    chosen = split(operators) or list(OPERATORS)
+    sites, mutants = plan(fixture.reference, count, seed, chosen)
+    per_operator = Counter(site.operator for site in sites)
+    out.print(
+        f"{fixture.id}: {len(sites)} mutation sites ("
+        + ", ".join(f"{op} {per_operator[op]}" for op in chosen)
+        + f"); {len(mutants)} sampled with seed {seed}"
+    )
+    if dry_run:
+        out.print(
+            _mutant_table([(m.id, m.site.operator, m.site.where, m.site.change(), "") for m in mutants])
+        )
+        return
+    engine = start_engine(config)
+    run = RunStore(config.reports_path).start(
+        "fixtures-mutate", settings=json.loads(config.model_dump_json()), note=f"{fixture.id} seed {seed}"
+    )
+    with run.lifecycle() as outcome, err.status("scoring mutants") as status:
+        report = score_mutants(
+            engine,
+            fixture,
+            mutants,
+            run,
+            seed=seed,
+            sites=sites,
+            operators=chosen,
+            progress=lambda line: status.update(f"scoring mutants: {line}"),
+            slots=config.run.evaluate_limit(),
+        )
+        outcome.failed = bool(report.infra()) or not report.reference_clean
+    _print_report(report)
+    out.print(f"report: {run.path / 'mutation.json'}")
+    if outcome.failed:
+        raise typer.Exit(1)
+
+
+def _mutant_table(rows: list[tuple[str, str, str, str, str]]) -> Table:
+    """Rows of (id, operator, where, change, result); code is shown as text, never as markup."""
+    table = Table("id", "operator", "where", "change", "killed by")
+    for *cells, result in rows:
+        style = "red" if result == "SURVIVED" else "yellow" if result.startswith("infra") else "green"
+        table.add_row(*(Text(cell) for cell in cells), Text(result, style=style))
+    return table
+
+
+def _print_report(report: MutationReport) -> None:
+    rows = []
+    for m in report.mutants:
+        result = {"survived": "SURVIVED", "infra": f"infra: {m.reason}"}.get(m.outcome) or m.killers()
+        rows.append((m.id, m.operator, m.where, m.change, result))
+    out.print(_mutant_table(rows))
+    if not report.reference_clean:
+        failing = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in report.reference_failing.items())
+        out.print(
+            Text(
+                f"the reference itself is not clean ({report.reference_status.value}"
+                f"{': ' + report.reference_reason if report.reference_reason else ''}"
+                f"{'; ' + failing if failing else ''}): a mutant is killed only by what the reference passes",
+                style="red",
+            )
+        )
+    killed, scored, infra = report.killed(), report.scored(), report.infra()
+    rate = report.kill_rate()
+    out.print(
+        f"killed {len(killed)} of {len(scored)}"
+        + (f" ({rate:.0%})" if rate is not None else "")
+        + f", {len(report.survivors())} survived"
+        + (f", {len(infra)} infrastructure failures (not counted)" if infra else "")
+    )
+    kinds = report.kills_by_kind()
+    out.print(
+        "killed by: "
+        + ", ".join(f"{kind} {n}" for kind, n in kinds.items())
+        + " (one mutant may count twice)"
+    )
+    out.print(
+        "by operator: "
+        + ", ".join(f"{op} {k}/{n}" for op, (k, n) in report.by_operator().items())
+        + " (killed/scored)"
+    )
+    for m in report.survivors():
+        out.print(Text(f"\nsurvivor {m.id} ({m.operator}, {m.where}): {m.change}", style="bold"))
+        out.print(Text(m.diff.rstrip()))

@@ -57,7 +57,9 @@ def test_fixtures_check(fixture_id: str, tmp_path: Path, images: Any) -> None:
     result = crucible("fixtures", "check", fixture_id, reports=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     mutants = len(find_fixture(PROJECT, fixture_id).mutants())
-    assert f"{mutants + 1} of {mutants + 1} as expected" in result.stdout
+    # the spec coverage map, the reference and every mutant
+    assert f"{mutants + 2} of {mutants + 2} as expected" in result.stdout
+    assert "spec coverage" in result.stdout
     assert "SURPRISE" not in result.stdout
 
 
