@@ -152,6 +152,15 @@ def mutate(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="list the sampled mutants and score nothing (no Docker)")
     ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="continue an interrupted `fixtures mutate` run (same fixture, count, seed, operators): "
+            "samples it already scored are not evaluated again",
+        ),
+    ] = None,
 ) -> None:
     """Measure a fixture's checks by scoring automatic mutants of its reference, one small fault each
     (drop-where, drop-for-update, flip-compare, delete-check, swap-status, change-literal,
@@ -178,9 +187,16 @@ def mutate(
             _mutant_table([(m.id, m.site.operator, m.site.where, m.site.change(), "") for m in mutants])
         )
         return
+    store = RunStore(config.reports_path)
+    if resume and store.open(resume).manifest.kind != "fixtures-mutate":
+        raise UserError(f"run {resume} is not a `fixtures mutate` run", "name one from reports/runs")
     engine = start_engine(config)
-    run = RunStore(config.reports_path).start(
-        "fixtures-mutate", settings=json.loads(config.model_dump_json()), note=f"{fixture.id} seed {seed}"
+    run = (
+        store.open(resume)
+        if resume
+        else store.start(
+            "fixtures-mutate", settings=json.loads(config.model_dump_json()), note=f"{fixture.id} seed {seed}"
+        )
     )
     with run.lifecycle() as outcome, err.status("scoring mutants") as status:
         report = score_mutants(
@@ -193,6 +209,7 @@ def mutate(
             operators=chosen,
             progress=lambda line: status.update(f"scoring mutants: {line}"),
             slots=config.run.evaluate_limit(),
+            resume=resume is not None,
         )
         outcome.failed = bool(report.infra()) or not report.reference_clean
     _print_report(report)

@@ -19,10 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.fixtures import Edit, Fixture
 from harness.fixtures.mutate import AutoMutant, Site
+from harness.pipeline.cell import stored_sample
 from harness.pipeline.engine import Engine
 from harness.pipeline.evaluate import evaluate_workspace
 from harness.records import Check, Record, SampleRecord, SampleStatus, Stage
 from harness.store import RunDir
+from harness.workspace import pack
 
 Outcome = Literal["killed", "survived", "infra"]
 REPORT = "mutation.json"
@@ -161,6 +163,12 @@ def _result(mutant: AutoMutant, reference: Path, record: SampleRecord, verdict: 
     )
 
 
+def stored_record(run: RunDir, sample_id: str, workspace: Path) -> SampleRecord | None:
+    """The record ``run`` holds for this sample, when it scored the same workspace to an end."""
+    record = stored_sample(run, sample_id)
+    return record if record and record.workspace_digest == pack(workspace)[1] else None
+
+
 def score_mutants(
     engine: Engine,
     fixture: Fixture,
@@ -172,18 +180,24 @@ def score_mutants(
     operators: list[str],
     progress: Callable[[str], None] = lambda _l: None,
     slots: int = 1,
+    resume: bool = False,
 ) -> MutationReport:
     """Evaluate the reference and every mutant (up to ``slots`` at once), classify each mutant
-    against the reference, and store the report as ``mutation.json`` in ``run``."""
+    against the reference, and store the report as ``mutation.json`` in ``run``. With ``resume``, a
+    sample the run already holds for the same workspace (not an infra failure) is not evaluated again."""
     done: list[str] = []
+
+    def scored(workspace: Path, sample_id: str) -> SampleRecord:
+        stored = stored_record(run, sample_id, workspace) if resume else None
+        return stored or evaluate_workspace(engine, fixture, workspace, run, sample_id)
 
     def evaluate(mutant: AutoMutant | None) -> SampleRecord:
         if mutant is None:
-            record = evaluate_workspace(engine, fixture, fixture.reference, run, f"{fixture.id}.reference")
+            record = scored(fixture.reference, f"{fixture.id}.reference")
         else:
             with tempfile.TemporaryDirectory(prefix="crucible-automutant-") as scratch:
                 workspace = mutant.materialise(fixture.reference, Path(scratch) / "workspace")
-                record = evaluate_workspace(engine, fixture, workspace, run, f"{fixture.id}.auto.{mutant.id}")
+                record = scored(workspace, f"{fixture.id}.auto.{mutant.id}")
         done.append(mutant.id if mutant else "reference")
         progress(f"{len(done)} of {len(mutants) + 1} scored (last: {done[-1]})")
         return record

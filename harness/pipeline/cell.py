@@ -109,9 +109,9 @@ def run_cell(
     return record
 
 
-def finished(run: RunDir, cell: Cell) -> SampleRecord | None:
-    """The stored record of a cell that needs no new attempt (anything but an infra failure)."""
-    relpath = f"samples/{cell.sample_id}/record.json"
+def stored_sample(run: RunDir, sample_id: str) -> SampleRecord | None:
+    """The stored record of a sample that needs no new attempt (anything but an infra failure)."""
+    relpath = f"samples/{sample_id}/record.json"
     if not run.exists(relpath):
         return None
     try:
@@ -119,6 +119,11 @@ def finished(run: RunDir, cell: Cell) -> SampleRecord | None:
     except StoreError:
         return None
     return None if record.status is SampleStatus.INFRA_FAILURE else record
+
+
+def finished(run: RunDir, cell: Cell) -> SampleRecord | None:
+    """The stored record of a cell that needs no new attempt."""
+    return stored_sample(run, cell.sample_id)
 
 
 def infra_failure(

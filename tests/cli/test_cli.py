@@ -68,7 +68,16 @@ def test_an_unreachable_remote_engine_says_what_to_check(tmp_path: Path) -> None
 
 @pytest.mark.docker
 @pytest.mark.cold_images
+def remove_leftover_sandboxes(tmp_path: Path) -> None:
+    """A container that an interrupted run left on the machine keeps its app image, and so every image
+    under it: the cold tests start from a machine without Crucible's containers, as a user would after
+    `crucible sandbox cleanup`."""
+    cleaned = crucible("-C", str(tmp_path), "sandbox", "cleanup")
+    assert cleaned.returncode == 0, cleaned.stderr[-2000:]
+
+
 def test_images_build_from_nothing_then_reuse(docker_client: Any, tmp_path: Path) -> None:
+    remove_leftover_sandboxes(tmp_path)
     pruned = crucible("-C", str(tmp_path), "images", "prune", "--all")
     assert pruned.returncode == 0, pruned.stderr[-2000:]
     assert not [i for i in docker_client.images.list() if any(t.startswith("crucible-") for t in i.tags)]
@@ -98,6 +107,7 @@ def test_images_prune_removes_app_images_no_container_uses(
     for tag in tags:  # two distinct images (an equal Dockerfile would give one image with two tags)
         dockerfile = f"FROM {images.runtime.image_id}\nLABEL crucible.test={tag.split(':')[1]}\n"
         docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
+    remove_leftover_sandboxes(tmp_path)
     holder = docker_client.containers.create(
         tags[1], ["true"], labels={"crucible.run": f"test-prune-{os.getpid()}"}
     )

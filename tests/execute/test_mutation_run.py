@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.execute.mutation_run import MutantResult, MutationReport, Outcome, classify
+from harness.execute.mutation_run import MutantResult, MutationReport, Outcome, classify, stored_record
 from harness.fixtures import Edit
-from harness.records import SampleRecord, SampleStatus, Stage
+from harness.records import RunManifest, SampleRecord, SampleStatus, Stage
 from harness.records.migrations import MigrationReport
 from harness.records.security import ProbeResult, SecurityReport
 from harness.records.tests import CaseResult, SuiteScore
+from harness.store import RunStore
+from harness.workspace import pack
 
 PASSING = ["test_a.py::test_one", "test_a.py::test_two"]
 
@@ -154,3 +156,21 @@ def test_the_report_sums_kills_by_kind_and_operator(tmp_path: Path) -> None:
     assert again == report
     failing = report.model_copy(update={"reference_failing": {"tests": ["t1"]}})
     assert not failing.reference_clean
+
+
+def test_a_resumed_run_reuses_only_what_it_scored_for_the_same_workspace(tmp_path: Path) -> None:
+    run = RunStore(tmp_path / "reports").create(
+        RunManifest(run_id="r1", kind="fixtures-mutate", crucible_version="0")
+    )
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "app.py").write_text("LIMIT = 3\n")
+    assert stored_record(run, "f.auto.m01", workspace) is None  # nothing stored yet
+    done = record().model_copy(update={"workspace_digest": pack(workspace)[1]})
+    run.write_record("samples/f.auto.m01/record.json", done)
+    assert stored_record(run, "f.auto.m01", workspace) == done
+    infra = done.model_copy(update={"status": SampleStatus.INFRA_FAILURE})
+    run.write_record("samples/f.auto.m02/record.json", infra)
+    assert stored_record(run, "f.auto.m02", workspace) is None  # an infra failure is tried again
+    (workspace / "app.py").write_text("LIMIT = 4\n")
+    assert stored_record(run, "f.auto.m01", workspace) is None  # another mutant under the same id
