@@ -20,6 +20,8 @@ from harness.config import AgentSettings, Price
 from harness.records.generation import AgentOutcome, Stop, Usage
 from harness.records.transcript import EndEvent, ResponseEvent, ToolEvent, TranscriptEvent
 
+# part of every loop sample's generation key: raise it when a change alters what the model is sent
+LOOP_VERSION = 1
 EPHEMERAL = {"type": "ephemeral"}
 FINAL_STOPS: dict[str, Stop] = {
     "refusal": "refusal",

@@ -43,12 +43,20 @@ def run(
     resume: Annotated[
         str | None, typer.Option("--resume", help="continue RUN_ID; finished samples are kept")
     ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="generate every sample anew (default: reuse earlier runs' samples of the same key)",
+        ),
+    ] = False,
 ) -> None:
     """Let each variant write a backend for each fixture, then evaluate it. With no API key, replays the
     bundled cassettes."""
     from harness.agents.factory import choose_provider, provider_factory
     from harness.execute import Execution, execute
     from harness.pipeline.cell import generation_outage
+    from harness.pipeline.reuse import SampleCache
 
     config = config_of(ctx)
     store = RunStore(config.reports_path)
@@ -70,7 +78,9 @@ def run(
         _clear_leftovers(run_dir, engines)
     try:
         with run_dir.lifecycle(), err.status("running") as status:
-            records = execute(Execution(config, engines, cells, providers, chosen, run_dir, status.update))
+            cache = None if fresh or record else SampleCache(config.reports_path)
+            execution = Execution(config, engines, cells, providers, chosen, run_dir, status.update, cache)
+            records = execute(execution)
     except KeyboardInterrupt:
         _interrupted(run_dir, engines)
     out.print(summary_table(records))
@@ -80,7 +90,9 @@ def run(
 
     with err.status("writing the report"):
         files = write_report([run_dir], run_dir)
-    out.print(f"run {run_dir.run_id}: {len(records)} samples; report {files.html}", highlight=False)
+    reused = sum(r.reused is not None for r in records)
+    made = f" ({reused} reused from earlier runs)" if reused else ""
+    out.print(f"run {run_dir.run_id}: {len(records)} samples{made}; report {files.html}", highlight=False)
 
 
 def _asked_grid(
@@ -200,6 +212,6 @@ def summary_table(records: list[SampleRecord]) -> Table:
             security,
             turns,
             cost,
-            r.reason[:80],
+            (f"reused from {r.reused.run_id}; " if r.reused else "") + r.reason[:80],
         )
     return table

@@ -9,6 +9,7 @@ from harness.agents.factory import ProviderFactory
 from harness.config import CrucibleConfig
 from harness.pipeline.cell import Cell
 from harness.pipeline.engine import Engine
+from harness.pipeline.reuse import SampleCache
 from harness.records import SampleRecord
 from harness.store import RunDir
 
@@ -17,7 +18,8 @@ from harness.store import RunDir
 class Execution:
     """The cells of one run. ``engines`` are this machine's (executors that bring their own ignore
     them); ``provider`` names the provider ``providers`` builds, for executors that build theirs on
-    other machines; ``progress`` hears one line at a time."""
+    other machines; ``progress`` hears one line at a time; ``cache`` is the sample cache (None: every
+    cell is generated)."""
 
     config: CrucibleConfig
     engines: list[Engine]
@@ -26,6 +28,7 @@ class Execution:
     provider: str
     run: RunDir
     progress: Callable[[str], None] = lambda _line: None
+    cache: SampleCache | None = None  # earlier runs' samples to reuse (the local executor's)
 
 
 Executor = Callable[[Execution], list[SampleRecord]]

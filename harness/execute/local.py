@@ -17,6 +17,7 @@ from harness.agents.factory import ProviderFactory
 from harness.execute.base import Execution
 from harness.pipeline.cell import Cell, Gates, finished, run_cell
 from harness.pipeline.engine import Engine
+from harness.pipeline.reuse import SampleCache
 from harness.records import SampleRecord
 from harness.sandbox.pool import PodPool
 from harness.store import RunDir
@@ -86,10 +87,12 @@ def run_grid(
     progress: Callable[[str], None] = lambda _l: None,
     generate: int = 1,
     evaluate: int = 1,
+    cache: SampleCache | None = None,
 ) -> list[SampleRecord]:
     """Every cell's record, in grid order. Each engine takes cells from one shared queue, with at most
     ``generate`` of its samples generating and ``evaluate`` evaluating at any time (an engine's own
-    `evaluate_slots`, when configured, wins)."""
+    `evaluate_slots`, when configured, wins). With ``cache``, a cell whose sample an earlier run holds
+    is reused rather than generated."""
     engines = engines if isinstance(engines, list) else [engines]
     tally = Tally(len(cells), progress)
     breaker = Breaker()
@@ -109,7 +112,7 @@ def run_grid(
                 index, cell = work.get_nowait()
             except queue.Empty:
                 return
-            record = run_cell(engine, cell, providers, run, gates)
+            record = run_cell(engine, cell, providers, run, gates, cache)
             records[index] = record
             tally.done(cell, record)
 
@@ -155,6 +158,7 @@ def run_local(execution: Execution) -> list[SampleRecord]:
             execution.progress,
             generate=config.run.generate_limit(),
             evaluate=config.run.evaluate_limit(),
+            cache=execution.cache,
         )
     finally:
         for engine in engines:

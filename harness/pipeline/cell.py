@@ -12,12 +12,20 @@ from pathlib import Path
 
 from harness.agents.factory import ProviderFactory
 from harness.agents.variants import Variant
-from harness.errors import StoreError
+from harness.errors import CrucibleError, StoreError
 from harness.fixtures import Fixture
 from harness.pipeline.engine import Engine, retry_infra
 from harness.pipeline.evaluate import evaluate_workspace
 from harness.pipeline.generate import generate
-from harness.records import SampleRecord, SampleStatus, Stage, utc_now
+from harness.pipeline.reuse import (
+    Earlier,
+    SampleCache,
+    copy_sample,
+    evaluation_key,
+    generation_key,
+    reused_record,
+)
+from harness.records import ALL_CHECKS, SampleRecord, SampleStatus, Stage, utc_now
 from harness.records.generation import AgentOutcome
 from harness.store import RunDir
 
@@ -82,31 +90,84 @@ def _generate(
     return tried.value
 
 
+@dataclass(frozen=True)
+class Keys:
+    generation: str
+    evaluation: str
+
+
+def cell_keys(engine: Engine, cell: Cell, providers: ProviderFactory) -> Keys:
+    """The cell's generation and evaluation keys; no generation key when its source cannot be built
+    (the generation then fails on that, as an infra failure)."""
+    evaluation = evaluation_key(engine, cell.fixture, ALL_CHECKS)
+    try:
+        source = providers(cell.variant, cell.fixture, cell.epoch)
+    except CrucibleError:  # no cassette, say: the generation reports it
+        return Keys("", evaluation)
+    return Keys(generation_key(engine, cell.variant, cell.fixture, cell.epoch, source), evaluation)
+
+
 def run_cell(
-    engine: Engine, cell: Cell, providers: ProviderFactory, run: RunDir, gates: Gates | None = None
+    engine: Engine,
+    cell: Cell,
+    providers: ProviderFactory,
+    run: RunDir,
+    gates: Gates | None = None,
+    cache: SampleCache | None = None,
 ) -> SampleRecord:
-    """Generate and evaluate one cell; the stored record."""
+    """Generate and evaluate one cell, or reuse an earlier sample of the same generation key from
+    ``cache``; the stored record."""
     gates = gates or Gates()
-    generated = _generate(engine, cell, providers, run, gates)
-    if isinstance(generated, SampleRecord):
-        return generated
-    outcome, workspace = generated
-    gates.stage(cell, "waiting")
-    with gates.evaluate:
-        gates.stage(cell, "evaluating")
-        record = evaluate_workspace(
-            engine, cell.fixture, workspace, run, cell.sample_id, variant=cell.variant.label, epoch=cell.epoch
-        )
+    keys = cell_keys(engine, cell, providers)
+    earlier = cache.find(keys.generation) if cache is not None else None
+    if earlier is not None:
+        record = _reuse(engine, cell, run, gates, earlier, keys)
+    else:
+        generated = _generate(engine, cell, providers, run, gates)
+        if isinstance(generated, SampleRecord):
+            return generated
+        outcome, workspace = generated
+        record = _evaluate(engine, cell, run, gates, workspace)
+        seconds = {"generate": outcome.seconds, **record.seconds}
+        record = record.model_copy(update={"generation": outcome, "seconds": seconds})
     record = record.model_copy(
         update={
-            "generation": outcome,
             "engine": engine.url,
             "variant_digest": cell.variant.digest,
-            "seconds": {"generate": outcome.seconds, **record.seconds},
+            "generation_key": keys.generation,
+            "evaluation_key": keys.evaluation,
         }
     )
     run.write_record(f"samples/{cell.sample_id}/record.json", record)
+    if cache is not None:
+        cache.remember(run, record)
     return record
+
+
+def _evaluate(engine: Engine, cell: Cell, run: RunDir, gates: Gates, workspace: Path) -> SampleRecord:
+    gates.stage(cell, "waiting")
+    with gates.evaluate:
+        gates.stage(cell, "evaluating")
+        return evaluate_workspace(
+            engine, cell.fixture, workspace, run, cell.sample_id, variant=cell.variant.label, epoch=cell.epoch
+        )
+
+
+def _reuse(
+    engine: Engine, cell: Cell, run: RunDir, gates: Gates, earlier: Earlier, keys: Keys
+) -> SampleRecord:
+    """The earlier sample copied into this run: its scores kept when the evaluation key is the same,
+    its workspace evaluated again when not; no model call either way."""
+    workspace = copy_sample(earlier, run, cell.sample_id)
+    names = {
+        "run_id": run.run_id,
+        "sample_id": cell.sample_id,
+        "variant": cell.variant.label,
+        "epoch": cell.epoch,
+    }
+    if earlier.record.evaluation_key == keys.evaluation:
+        return reused_record(earlier, None, **names)
+    return reused_record(earlier, _evaluate(engine, cell, run, gates, workspace), **names)
 
 
 def stored_sample(run: RunDir, sample_id: str) -> SampleRecord | None:

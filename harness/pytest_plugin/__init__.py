@@ -77,6 +77,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a sample that misses the bar fails its item (default: an expected failure with the reason)",
     )
     group.addoption(
+        "--crucible-fresh",
+        action="store_true",
+        help="generate every sample anew (default: reuse an earlier run's sample of the same generation key)",
+    )
+    group.addoption(
         "--crucible-run-id",
         default=None,
         help="continue this stored run: its finished samples are kept, the others made",
@@ -196,6 +201,7 @@ def _sample(config: pytest.Config, cell: Any) -> SampleRecord:
 
     from harness.pipeline.cell import finished, run_cell
     from harness.pipeline.engine import Engine
+    from harness.pipeline.reuse import SampleCache
 
     run = _session_run(config)
     locks = run.path / "locks"
@@ -208,7 +214,8 @@ def _sample(config: pytest.Config, cell: Any) -> SampleRecord:
         settings = _project(config)
         if ENGINE_KEY not in config.stash:
             config.stash[ENGINE_KEY] = Engine.start(settings)
-        return run_cell(config.stash[ENGINE_KEY], cell, _providers(config, settings), run)
+        cache = None if config.getoption("crucible_fresh") else SampleCache(settings.reports_path)
+        return run_cell(config.stash[ENGINE_KEY], cell, _providers(config, settings), run, cache=cache)
 
 
 @pytest.fixture

@@ -132,6 +132,15 @@ class PodSummary(Record):
     seconds: dict[str, float] = Field(default_factory=dict)
 
 
+class Reuse(BaseModel):
+    """Where a reused sample was generated, and whether its evaluation was reused too."""
+
+    model_config = ConfigDict(frozen=True)
+    run_id: str = Field(description="the run that generated the sample")
+    sample_id: str
+    evaluation: bool = Field(description="true: the earlier scores too; false: evaluated again here")
+
+
 class SampleRecord(Record):
     """One workspace evaluated against one fixture (from one variant and epoch, when generated)."""
 
@@ -156,6 +165,9 @@ class SampleRecord(Record):
     security: SecurityReport | None = None
     variant_digest: str = ""
     generation: AgentOutcome | None = None
+    generation_key: str = Field("", description="what the agent saw; equal keys reuse the sample")
+    evaluation_key: str = Field("", description="what judged it; equal keys reuse the scores too")
+    reused: Reuse | None = Field(None, description="set when an earlier run's sample was reused")
     seconds: dict[str, float] = Field(default_factory=dict)
     started_at: datetime = Field(default_factory=utc_now)
     finished_at: datetime | None = None

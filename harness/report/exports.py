@@ -28,7 +28,9 @@ def summary_markdown(records: list[SampleRecord], baseline: str | None, margin: 
     df = frame(records)
     lines = ["# Crucible results", ""]
     infra = sum(r.status is SampleStatus.INFRA_FAILURE for r in records)
-    lines.append(f"{len(records)} samples ({infra} infrastructure failures, excluded from scores).")
+    reused = sum(r.reused is not None for r in records)
+    again = f"; {reused} reused from earlier runs, with no model call" if reused else ""
+    lines.append(f"{len(records)} samples ({infra} infrastructure failures, excluded from scores{again}).")
     lines += [
         "",
         "| variant | samples | tests | all pass | pass@1 | migrations | security | secure | cost $ |",

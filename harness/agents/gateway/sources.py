@@ -4,6 +4,7 @@ key added on the host), a recorded cassette, or a script (tests and the hand-mad
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -30,6 +31,11 @@ class ModelSource(Protocol):
 
     def recorder(self) -> ExchangeSink | None:
         """What receives the sample's exchanges for a cassette, if the run records."""
+        ...
+
+    def identity(self) -> str:
+        """What decides its answers, for a sample's generation key: the service, or the recording's or
+        the script's content."""
         ...
 
 
@@ -60,6 +66,9 @@ class LiveSource:
     def recorder(self) -> None:
         return None
 
+    def identity(self) -> str:
+        return f"anthropic {self._base_url}"
+
 
 class ReplaySource:
     name = "replay"
@@ -76,6 +85,9 @@ class ReplaySource:
 
     def recorder(self) -> None:
         return None
+
+    def identity(self) -> str:
+        return f"replay {hashlib.sha256(self.path.read_bytes()).hexdigest()}"
 
 
 class RecordingSource:
@@ -94,6 +106,9 @@ class RecordingSource:
         self.writer = CassetteWriter(self.path, self.meta)
         return self.writer
 
+    def identity(self) -> str:
+        return self.inner.identity()
+
 
 class ScriptedSource:
     """A test double for the model: answers with the given messages in order, whatever is asked (as an
@@ -105,12 +120,17 @@ class ScriptedSource:
         self.messages = list(messages)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        script = json.dumps(messages, sort_keys=True).encode()
+        self._identity = f"scripted {hashlib.sha256(script).hexdigest()}"
 
     def upstream(self) -> ScriptedSource:
         return self
 
     def recorder(self) -> None:
         return None
+
+    def identity(self) -> str:
+        return self._identity
 
     key_added = False
 
