@@ -9,8 +9,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
-from harness.records import SampleRecord
+from harness.config import load_config
+from harness.images import ImageSet
+from harness.pipeline.engine import Engine
+from harness.records import ImageRecord, SampleRecord, SampleStatus
+from harness.records.generation import AgentOutcome, Usage
 
 PROJECT = Path(__file__).parent.parent
 
@@ -68,3 +73,55 @@ def records(run: Path) -> dict[str, SampleRecord]:
         p.parent.name: SampleRecord.model_validate_json(p.read_text())
         for p in run.glob("samples/*/record.json")
     }
+
+
+def image(role: str, key: str = "k1") -> ImageRecord:
+    return ImageRecord(
+        role=role,
+        tag=f"crucible-{role}:{key}",
+        key=key,
+        image_id="sha256:0",
+        reused=True,
+        seconds=0,
+        how="reused",
+    )
+
+
+def offline_engine(project: Path, images: ImageSet | None = None, **agent: Any) -> Engine:
+    """An engine record with made-up images and no engine behind it, for what needs only its keys."""
+    config = load_config(project)
+    config = config.model_copy(update={"agent": config.agent.model_copy(update=agent)})
+    images = images or ImageSet(
+        base=image("base"),
+        runtime=image("runtime"),
+        postgres=image("postgres"),
+        workspace=image("workspace"),
+        claude_code=image("claude-code"),
+    )
+    return Engine(config, client=None, images=images, backend=cast(Any, None))
+
+
+def generated_record(
+    run_id: str, sample_id: str, key: str = "g1", status: SampleStatus = SampleStatus.OK
+) -> SampleRecord:
+    outcome = AgentOutcome(
+        model="m",
+        stop="end_turn",
+        turns=3,
+        tool_calls=2,
+        tool_errors=0,
+        usage=Usage(input_tokens=10, output_tokens=5),
+        dollars=0.5,
+        seconds=40.0,
+    )
+    return SampleRecord(
+        run_id=run_id,
+        sample_id=sample_id,
+        fixture_id="jwt-auth",
+        variant="v",
+        status=status,
+        generation=outcome,
+        generation_key=key,
+        evaluation_key="e1",
+        seconds={"generate": 40.0, "tests": 9.0},
+    )

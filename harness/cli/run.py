@@ -14,7 +14,7 @@ from rich.table import Table
 from harness.cli._common import config_of, err, out, split, start_engines
 from harness.config import CrucibleConfig, with_runtimes
 from harness.errors import UserError
-from harness.records import Grid, SampleRecord, SampleStatus
+from harness.records import BUDGET_ENDED, Grid, SampleRecord, SampleStatus
 from harness.store import RunDir, RunStore
 
 if TYPE_CHECKING:
@@ -42,6 +42,12 @@ def run(
     replay: Annotated[bool, typer.Option("--replay", help="same as --provider replay")] = False,
     resume: Annotated[
         str | None, typer.Option("--resume", help="continue RUN_ID; finished samples are kept")
+    ] = None,
+    max_dollars: Annotated[
+        float | None,
+        typer.Option(
+            "--max-dollars", min=0.0, help="start no new sample once the run's generations cost this much"
+        ),
     ] = None,
     fresh: Annotated[
         bool,
@@ -79,13 +85,20 @@ def run(
     try:
         with run_dir.lifecycle(), err.status("running") as status:
             cache = None if fresh or record else SampleCache(config.reports_path)
-            execution = Execution(config, engines, cells, providers, chosen, run_dir, status.update, cache)
+            execution = Execution(
+                config, engines, cells, providers, chosen, run_dir, status.update, cache, max_dollars
+            )
             records = execute(execution)
     except KeyboardInterrupt:
         _interrupted(run_dir, engines)
     out.print(summary_table(records))
     if outage := generation_outage(records):
         err.print(f"[red]{outage}[/]")
+    if unstarted := sum(r.reason.startswith(BUDGET_ENDED) for r in records):
+        err.print(
+            f"the budget ended the run: {unstarted} samples not started "
+            f"(`crucible run --resume {run_dir.run_id}` makes them)"
+        )
     from harness.report import write_report
 
     with err.status("writing the report"):

@@ -29,6 +29,7 @@ class Execution:
     run: RunDir
     progress: Callable[[str], None] = lambda _line: None
     cache: SampleCache | None = None  # earlier runs' samples to reuse (the local executor's)
+    max_dollars: float | None = None  # no new sample starts once the run's generations cost this much
 
 
 Executor = Callable[[Execution], list[SampleRecord]]

@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from harness.agents.factory import ProviderFactory
 from harness.execute.base import Execution
+from harness.execute.budget import Spend
 from harness.pipeline.cell import Cell, Gates, finished, run_cell
 from harness.pipeline.engine import Engine
 from harness.pipeline.reuse import SampleCache
@@ -88,14 +89,16 @@ def run_grid(
     generate: int = 1,
     evaluate: int = 1,
     cache: SampleCache | None = None,
+    max_dollars: float | None = None,
 ) -> list[SampleRecord]:
     """Every cell's record, in grid order. Each engine takes cells from one shared queue, with at most
     ``generate`` of its samples generating and ``evaluate`` evaluating at any time (an engine's own
     `evaluate_slots`, when configured, wins). With ``cache``, a cell whose sample an earlier run holds
-    is reused rather than generated."""
+    is reused rather than generated; with ``max_dollars``, no cell starts generating once the run's
+    generations have cost that much (those cells are stored as not started, for a resume)."""
     engines = engines if isinstance(engines, list) else [engines]
     tally = Tally(len(cells), progress)
-    breaker = Breaker()
+    breaker, spend = Breaker(), Spend(max_dollars)
     records: dict[int, SampleRecord] = {}
     work: queue.Queue[tuple[int, Cell]] = queue.Queue()
     for index, cell in enumerate(cells):
@@ -104,6 +107,7 @@ def run_grid(
             work.put((index, cell))
         else:
             records[index] = done
+            spend.add(done)
             tally.done(cell, done)
 
     def worker(engine: Engine, gates: Gates) -> None:
@@ -114,12 +118,15 @@ def run_grid(
                 return
             record = run_cell(engine, cell, providers, run, gates, cache)
             records[index] = record
+            spend.add(record)
             tally.done(cell, record)
 
     jobs = []
     for engine in engines:
         slots = _slots(engine, evaluate)
-        gates = Gates(generate, slots, tally.stage, breaker.open_reason, breaker.generated)
+        gates = Gates(
+            generate, slots, tally.stage, lambda: breaker.open_reason() or spend.reason(), breaker.generated
+        )
         jobs += [(engine, gates)] * max(1, min(work.qsize(), generate + slots))
     pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="cell")
     try:
@@ -159,6 +166,7 @@ def run_local(execution: Execution) -> list[SampleRecord]:
             generate=config.run.generate_limit(),
             evaluate=config.run.evaluate_limit(),
             cache=execution.cache,
+            max_dollars=execution.max_dollars,
         )
     finally:
         for engine in engines:

@@ -47,6 +47,10 @@ class RunStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+# the reason of a cell that `crucible run --max-dollars` kept from starting
+BUDGET_ENDED = "not started: the run's spend reached --max-dollars"
+
+
 class SampleStatus(enum.StrEnum):
     """How a sample ended. Only ``ok`` and ``model_failure`` count in scores."""
 

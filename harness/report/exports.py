@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from harness.records import Check, SampleRecord, SampleStatus
+from harness.records import BUDGET_ENDED, Check, SampleRecord, SampleStatus
 from harness.report.stats import ESTIMAND, compare, frame, gate, summarise
 from harness.store import RunDir
 
@@ -24,13 +24,24 @@ def _cell(row: dict[Any, Any]) -> Any:
     return cell
 
 
+def run_notes(records: list[SampleRecord]) -> list[str]:
+    """What a reader must know of how the samples came about: reused ones, a budget that ended the run."""
+    notes = []
+    if reused := sum(r.reused is not None for r in records):
+        notes.append(
+            f"{reused} samples were reused from earlier runs (same generation key), with no model call."
+        )
+    if unstarted := sum(r.reason.startswith(BUDGET_ENDED) for r in records):
+        notes.append(f"The budget ended the run (`--max-dollars`): {unstarted} samples were not started.")
+    return notes
+
+
 def summary_markdown(records: list[SampleRecord], baseline: str | None, margin: float) -> str:
     df = frame(records)
     lines = ["# Crucible results", ""]
     infra = sum(r.status is SampleStatus.INFRA_FAILURE for r in records)
-    reused = sum(r.reused is not None for r in records)
-    again = f"; {reused} reused from earlier runs, with no model call" if reused else ""
-    lines.append(f"{len(records)} samples ({infra} infrastructure failures, excluded from scores{again}).")
+    lines.append(f"{len(records)} samples ({infra} infrastructure failures, excluded from scores).")
+    lines += run_notes(records)
     lines += [
         "",
         "| variant | samples | tests | all pass | pass@1 | migrations | security | secure | cost $ |",

@@ -21,6 +21,7 @@ from pygments.util import ClassNotFound
 from harness.records import SampleRecord
 from harness.records.transcript import ResponseEvent, ToolEvent, read_transcript
 from harness.report import charts
+from harness.report.exports import run_notes
 from harness.report.stats import ESTIMAND, METRICS, compare, frame, gate, summarise
 from harness.store import RunDir
 
@@ -181,6 +182,7 @@ def render_html(records: list[SampleRecord], runs: list[RunDir], baseline: str |
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         runs=[run.run_id for run in runs],
         samples=samples,
+        notes=run_notes(records),
         summary=summary.to_dict("records"),
         metrics=[m for m in METRICS],
         verdicts=verdicts,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 
@@ -24,36 +23,13 @@ from harness.pipeline.reuse import (
     generation_key,
     reused_record,
 )
-from harness.records import ALL_CHECKS, ImageRecord, RunManifest, SampleRecord, SampleStatus
-from harness.records.generation import AgentOutcome, Usage
+from harness.records import ALL_CHECKS, RunManifest, SampleRecord, SampleStatus
 from harness.store import RunStore
+from tests.helpers import generated_record as generated
+from tests.helpers import image
+from tests.helpers import offline_engine as engine
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def image(role: str, key: str = "k1") -> ImageRecord:
-    return ImageRecord(
-        role=role,
-        tag=f"crucible-{role}:{key}",
-        key=key,
-        image_id="sha256:0",
-        reused=True,
-        seconds=0,
-        how="reused",
-    )
-
-
-def engine(project: Path, images: ImageSet | None = None, **agent: Any) -> Engine:
-    config = load_config(project)
-    config = config.model_copy(update={"agent": config.agent.model_copy(update=agent)})
-    images = images or ImageSet(
-        base=image("base"),
-        runtime=image("runtime"),
-        postgres=image("postgres"),
-        workspace=image("workspace"),
-        claude_code=image("claude-code"),
-    )
-    return Engine(config, client=None, images=images, backend=cast(Any, None))
 
 
 @pytest.fixture
@@ -138,32 +114,6 @@ def test_the_epoch_the_recording_and_the_images_miss(project: Path) -> None:
 def test_a_script_is_its_own_source() -> None:
     one, two = ScriptedSource([{"a": 1}]), ScriptedSource([{"a": 2}])
     assert one.identity() != two.identity() and one.identity() == ScriptedSource([{"a": 1}]).identity()
-
-
-def generated(
-    run_id: str, sample_id: str, key: str = "g1", status: SampleStatus = SampleStatus.OK
-) -> SampleRecord:
-    outcome = AgentOutcome(
-        model="m",
-        stop="end_turn",
-        turns=3,
-        tool_calls=2,
-        tool_errors=0,
-        usage=Usage(input_tokens=10, output_tokens=5),
-        dollars=0.5,
-        seconds=40.0,
-    )
-    return SampleRecord(
-        run_id=run_id,
-        sample_id=sample_id,
-        fixture_id="jwt-auth",
-        variant="v",
-        status=status,
-        generation=outcome,
-        generation_key=key,
-        evaluation_key="e1",
-        seconds={"generate": 40.0, "tests": 9.0},
-    )
 
 
 def test_the_index_finds_the_newest_stored_sample_and_nothing_unusable(tmp_path: Path) -> None:
