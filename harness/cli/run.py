@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
@@ -22,24 +22,31 @@ if TYPE_CHECKING:
     from harness.pipeline.engine import Engine
 
 STOP_GRACE_S = 1.0
+# the grid's options, the same for `crucible run` and `crucible plan`
+VariantsOption = Annotated[
+    list[str] | None, typer.Option("--variants", "-v", help="agent files, PATH or PATH@REV")
+]
+FixturesOption = Annotated[list[str] | None, typer.Option("--fixtures", "-f", help="fixture ids")]
+EpochsOption = Annotated[
+    int | None, typer.Option("--epochs", "-n", min=1, help="samples per variant and fixture (default 1)")
+]
+ProviderOption = Annotated[str | None, typer.Option("--provider", help="anthropic or replay")]
+RuntimeOption = Annotated[
+    list[str] | None,
+    typer.Option("--runtime", help="loop, claude-code, or both (comma-separated): each variant in each"),
+]
+ReplayOption = Annotated[bool, typer.Option("--replay", help="same as --provider replay")]
 
 
 def run(
     ctx: typer.Context,
-    variants: Annotated[
-        list[str] | None, typer.Option("--variants", "-v", help="agent files, PATH or PATH@REV")
-    ] = None,
-    fixtures: Annotated[list[str] | None, typer.Option("--fixtures", "-f", help="fixture ids")] = None,
-    epochs: Annotated[
-        int | None, typer.Option("--epochs", "-n", min=1, help="samples per variant and fixture (default 1)")
-    ] = None,
-    provider: Annotated[str | None, typer.Option("--provider", help="anthropic or replay")] = None,
-    runtime: Annotated[
-        list[str] | None,
-        typer.Option("--runtime", help="loop, claude-code, or both (comma-separated): each variant in each"),
-    ] = None,
+    variants: VariantsOption = None,
+    fixtures: FixturesOption = None,
+    epochs: EpochsOption = None,
+    provider: ProviderOption = None,
+    runtime: RuntimeOption = None,
     record: Annotated[bool, typer.Option("--record", help="record every exchange to the cassettes")] = False,
-    replay: Annotated[bool, typer.Option("--replay", help="same as --provider replay")] = False,
+    replay: ReplayOption = False,
     resume: Annotated[
         str | None, typer.Option("--resume", help="continue RUN_ID; finished samples are kept")
     ] = None,
@@ -106,6 +113,87 @@ def run(
     reused = sum(r.reused is not None for r in records)
     made = f" ({reused} reused from earlier runs)" if reused else ""
     out.print(f"run {run_dir.run_id}: {len(records)} samples{made}; report {files.html}", highlight=False)
+
+
+def plan(
+    ctx: typer.Context,
+    variants: VariantsOption = None,
+    fixtures: FixturesOption = None,
+    epochs: EpochsOption = None,
+    provider: ProviderOption = None,
+    runtime: RuntimeOption = None,
+    replay: ReplayOption = False,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="variant label the detectable differences are against")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the plan as JSON")] = False,
+) -> None:
+    """Before spending: for the grid `crucible run` would make with these options, how many samples
+    would be generated and how many reused, their forecast tokens, dollars and time, and the
+    difference the planned epochs could detect. Nothing is generated."""
+    from harness.agents.factory import choose_provider, provider_factory
+    from harness.execute.plan import make_plan
+
+    config = config_of(ctx)
+    store = RunStore(config.reports_path)
+    asked, _ = _asked_grid(variants, fixtures, epochs, provider, replay, None, store, runtime)
+    config = with_runtimes(config, asked.runtimes)
+    chosen = choose_provider(asked.provider, config)
+    _, cells = _cells(config, asked, chosen)
+    (engine, *_) = start_engines(config)
+    made = make_plan(engine, cells, provider_factory(chosen, config), config.reports_path, baseline)
+    if as_json:
+        out.print_json(json.dumps(plan_json(made)))
+        return
+    out.print(plan_table(made))
+    new = [c for c in made.cells if not c.reused]
+    out.print(
+        f"{len(new)} to generate, {len(made.cells) - len(new)} reused; forecast "
+        f"{sum(c.tokens for c in new):,} tokens, ${sum(c.dollars for c in new):.2f}, about "
+        f"{made.wall_s / 60:.1f} min at {made.generate_slots} generating and {made.evaluate_slots} "
+        "evaluating at once",
+        highlight=False,
+    )
+    for candidate, metrics in made.detectable.items():
+        shown = ", ".join(f"{m} {d:.3f}" for m, d in metrics.items())
+        out.print(f"detectable for {candidate} at these epochs (80% power): {shown}", highlight=False)
+
+
+def plan_table(made: Any) -> Table:
+    table = Table("variant", "fixture", "generate", "reuse", "tokens", "cost $", "minutes", "forecast from")
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for c in made.cells:
+        groups.setdefault((c.variant, c.fixture), []).append(c)
+    for (variant, fixture), cells in groups.items():
+        new = [c for c in cells if not c.reused]
+        minutes = sum(c.generate_s + c.evaluate_s for c in cells) / 60
+        bases = sorted({c.basis for c in cells})
+        table.add_row(
+            variant,
+            fixture,
+            str(len(new)),
+            str(len(cells) - len(new)),
+            f"{sum(c.tokens for c in new):,}",
+            f"{sum(c.dollars for c in new):.2f}",
+            f"{minutes:.1f}",
+            "; ".join(bases)[:90],
+        )
+    return table
+
+
+def plan_json(made: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    new = [c for c in made.cells if not c.reused]
+    return {
+        "cells": [asdict(c) for c in made.cells],
+        "generate": len(new),
+        "reuse": len(made.cells) - len(new),
+        "tokens": sum(c.tokens for c in new),
+        "dollars": round(sum(c.dollars for c in new), 6),
+        "wall_s": made.wall_s,
+        "detectable": made.detectable,
+    }
 
 
 def _asked_grid(

@@ -4,6 +4,7 @@ samples, and a fixture whose hidden tests changed re-evaluates the reused worksp
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -17,13 +18,14 @@ from harness.agents.gateway.upstream import Upstream, UpstreamResponse
 from harness.agents.variants import Variant, load_variant
 from harness.config import load_config
 from harness.execute.local import run_grid
+from harness.execute.plan import make_plan
 from harness.fixtures import find_fixture
 from harness.pipeline.cell import grid
 from harness.pipeline.engine import Engine
 from harness.pipeline.reuse import SampleCache
 from harness.records import RunManifest, SampleRecord, SampleStatus
 from harness.store import RunStore
-from tests.helpers import PROJECT
+from tests.helpers import PROJECT, run_crucible
 
 pytestmark = pytest.mark.docker
 
@@ -54,6 +56,9 @@ class CountedSource:
 
     def identity(self) -> str:
         return self.inner.identity()
+
+    def known_usage(self) -> list[dict[str, Any]] | None:
+        return self.inner.known_usage()
 
 
 def counting(factory: ProviderFactory, counts: Counter[str]) -> ProviderFactory:
@@ -99,15 +104,42 @@ def test_an_edited_candidate_is_the_only_thing_generated_again(images: Any, tmp_
         counts: Counter[str] = Counter()
         cells = grid(variants, [find_fixture(project, "jwt-auth")], 1)
         providers = counting(replay_factory(project / "agents/cassettes"), counts)
+        planned = make_plan(engine, cells, providers, config.reports_path)
+        assert sum(counts.values()) == 0, "planning called the model"
         run_dir = store.create(RunManifest(run_id=run_id, kind="run", crucible_version="0"))
         found = run_grid(engine, cells, providers, run_dir, generate=2, evaluate=2, cache=cache)
+        for forecast, record in zip(planned.cells, found, strict=True):  # replayed usage is exact
+            assert forecast.reused == (record.reused is not None)
+            assert forecast.evaluate == (record.reused is None or not record.reused.evaluation)
+            if not forecast.reused:
+                assert record.generation is not None
+                assert forecast.tokens == record.generation.usage.total and forecast.tokens > 0
+                assert forecast.dollars == pytest.approx(record.generation.dollars, abs=1e-9)
         return {r.variant or "": r for r in found}, counts
 
     first, counted = run("r1", [baseline, candidate_is("backend-engineer-terse")])
     assert counted["backend-engineer-checklist"] > 0 and counted["candidate"] > 0
     assert all(r.reused is None and r.generation_key for r in first.values())
 
-    second, counted = run("r2", [baseline, candidate_is("backend-engineer")])  # the pull request's edit
+    variants = "agents/backend-engineer-checklist.md,agents/candidate.md"
+    candidate_is("backend-engineer")  # the pull request's edit
+    planned = run_crucible(
+        "plan",
+        "--replay",
+        "--variants",
+        variants,
+        "--fixtures",
+        "jwt-auth",
+        "--json",
+        reports=config.reports_path,
+        project=project,
+    )
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    forecast = json.loads(planned.stdout)
+    assert (forecast["generate"], forecast["reuse"]) == (1, 1)
+    second, counted = run("r2", [baseline, candidate_is("backend-engineer")])
+    assert second["candidate"].generation is not None
+    assert forecast["tokens"] == second["candidate"].generation.usage.total
     assert counted["backend-engineer-checklist"] == 0, "the unchanged baseline called the model"
     assert counted["candidate"] > 0 and second["candidate"].reused is None
     assert second["candidate"].workspace_digest != first["candidate"].workspace_digest

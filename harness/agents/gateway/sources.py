@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.agents.gateway.cassette import CassetteUpstream, CassetteWriter
+from harness.agents.gateway.cassette import CassetteUpstream, CassetteWriter, read_cassette
 from harness.agents.gateway.sse import encode_events
 from harness.agents.gateway.upstream import HttpUpstream, Upstream, UpstreamResponse
 from harness.agents.providers import ProviderError
@@ -36,6 +36,11 @@ class ModelSource(Protocol):
     def identity(self) -> str:
         """What decides its answers, for a sample's generation key: the service, or the recording's or
         the script's content."""
+        ...
+
+    def known_usage(self) -> list[dict[str, Any]] | None:
+        """The usage of every answer it will give, when that is known before the run (a recording, a
+        script); None for a live service."""
         ...
 
 
@@ -69,6 +74,9 @@ class LiveSource:
     def identity(self) -> str:
         return f"anthropic {self._base_url}"
 
+    def known_usage(self) -> None:
+        return None
+
 
 class ReplaySource:
     name = "replay"
@@ -89,6 +97,11 @@ class ReplaySource:
     def identity(self) -> str:
         return f"replay {hashlib.sha256(self.path.read_bytes()).hexdigest()}"
 
+    def known_usage(self) -> list[dict[str, Any]]:
+        entries = read_cassette(self.path)[1]
+        answers = [e["response"] for e in entries if int(e.get("status", 0)) == 200]
+        return [a.get("usage") or {} for a in answers if isinstance(a, dict)]
+
 
 class RecordingSource:
     """``inner``'s answers, each exchange also written to a new cassette at ``path`` (kept as ``writer``,
@@ -108,6 +121,9 @@ class RecordingSource:
 
     def identity(self) -> str:
         return self.inner.identity()
+
+    def known_usage(self) -> None:
+        return None  # recording: the live answers are not known yet
 
 
 class ScriptedSource:
@@ -131,6 +147,9 @@ class ScriptedSource:
 
     def identity(self) -> str:
         return self._identity
+
+    def known_usage(self) -> list[dict[str, Any]]:
+        return [m.get("usage") or {} for m in self.messages]
 
     key_added = False
 
