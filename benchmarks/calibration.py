@@ -20,6 +20,12 @@ For every scenario it prints, with their Monte Carlo standard errors:
 - the mean "detectable" difference reported, and the power of the two-sided test at that difference.
 
     .venv/bin/python -m benchmarks.calibration [--runs 2000] [--margin 0.05] [--seed 20261201]
+
+With `--sequential`, the design of `crucible run --until-decided` instead: looks after every epoch from 2
+to the maximum with the boundaries of harness/report/sequential.py (3 fixtures up to 10 epochs, 10 up to
+5), printing the type-I error at the margin over all looks, the power when the candidate is as good, the
+mean epochs made at the margin, at 0 and for a candidate 3 margins worse (and how often it is shown
+worse), and the fewest epochs a fixed design needs for the same power (on the same samples).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from harness.report.intervals import (
     difference_p_value,
     score_interval,
 )
+from harness.report.sequential import look_levels
 
 SIZES = ((3, 5), (3, 10), (10, 5))
 ICCS = (0.0, 0.2, 0.5)
@@ -163,6 +170,96 @@ def simulate(s: Scenario, runs: int, margin: float, seed: int) -> Cell:
     )
 
 
+@dataclass
+class SequentialCell:
+    type_one: float  # passes at some look when the true difference is exactly -margin
+    power: float  # passes at some look when the candidate is as good as the baseline
+    epochs_at_margin: float  # mean epochs made when the truth is -margin
+    epochs_equal: float  # ... when it is 0
+    epochs_worse: float  # ... when the candidate is clearly worse (3 margins)
+    worse_called: float  # how often that clearly worse candidate is shown worse
+    fixed_power: float  # the fixed design's power at the maximum epochs
+    fixed_epochs: int | None  # the fewest fixed epochs with at least the sequential design's power
+
+
+def _rounds(
+    rng: np.random.Generator, s: Scenario, runs: int, margin: float, delta: float, levels: dict[int, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Looks after every epoch from the first look on: (passed, epochs made, shown worse, the samples)."""
+    binary = s.outcome == "binary"
+    a_means, b_means = means_pair(rng, s, runs, delta)
+    a_all, b_all = outcomes(rng, s, a_means), outcomes(rng, s, b_means)
+    stopped, passed, worse = (np.zeros(runs, dtype=bool) for _ in range(3))
+    used = np.full(runs, float(s.epochs))
+    for epoch, level in levels.items():
+        a, b = suite(a_all[..., :epoch], binary), suite(b_all[..., :epoch], binary)
+        _, low, high = difference_interval(a, b, level)
+        new_pass, new_worse = ~stopped & (low >= -margin), ~stopped & (high < -margin)
+        passed |= new_pass
+        worse |= new_worse
+        now = new_pass | new_worse
+        used[now] = epoch
+        stopped |= now
+    return passed, used, worse, (a_all, b_all)
+
+
+def simulate_sequential(s: Scenario, runs: int, margin: float, seed: int, first: int = 2) -> SequentialCell:
+    """The gate looked at after every epoch from ``first`` to ``s.epochs`` with the sequential
+    boundaries (harness/report/sequential.py), against the fixed design."""
+    rng = np.random.default_rng(seed)
+    levels = look_levels(first, s.epochs)
+    at_margin, used_margin, _, _ = _rounds(rng, s, runs, margin, -margin, levels)
+    equal, used_equal, _, (a_all, b_all) = _rounds(rng, s, runs, margin, 0.0, levels)
+    _, used_worse, called, _ = _rounds(rng, s, runs, margin, -3 * margin, levels)
+    power = float(equal.mean())
+    binary = s.outcome == "binary"
+    fixed = {}
+    for epochs in range(first, s.epochs + 1):
+        _, low, _ = difference_interval(
+            suite(a_all[..., :epochs], binary), suite(b_all[..., :epochs], binary)
+        )
+        fixed[epochs] = float((low >= -margin).mean())
+    enough = [e for e, p in fixed.items() if p >= power]
+    return SequentialCell(
+        type_one=float(at_margin.mean()),
+        power=power,
+        epochs_at_margin=float(used_margin.mean()),
+        epochs_equal=float(used_equal.mean()),
+        epochs_worse=float(used_worse.mean()),
+        worse_called=float(called.mean()),
+        fixed_power=fixed[s.epochs],
+        fixed_epochs=min(enough) if enough else None,
+    )
+
+
+def sequential_scenarios() -> list[Scenario]:
+    return [
+        Scenario(f, e, icc, outcome, mean, effect)
+        for (f, e), icc, (outcome, mean), effect in itertools.product(
+            ((3, 10), (10, 5)), (0.0, 0.5), OUTCOMES, EFFECTS
+        )
+    ]
+
+
+def main_sequential(runs: int, margin: float, seed: int) -> None:
+    print(f"sequential: looks after every epoch from 2 to the maximum; {runs} runs a cell, margin {margin}")
+    print(
+        "scenario (fixtures x max epochs) | type-I at margin | power at 0 (fixed at max) | "
+        "mean epochs: at margin, at 0, clearly worse (shown worse) | fixed epochs for that power"
+    )
+    worst = 0.0
+    for index, s in enumerate(sequential_scenarios()):
+        cell = simulate_sequential(s, runs, margin, seed + 1000 + index)
+        worst = max(worst, cell.type_one)
+        fixed = "more than the maximum" if cell.fixed_epochs is None else str(cell.fixed_epochs)
+        print(
+            f"{s.label()} | {cell.type_one:.3f} ± {mc(cell.type_one, runs):.3f} | {cell.power:.3f} "
+            f"({cell.fixed_power:.3f}) | {cell.epochs_at_margin:.2f}, {cell.epochs_equal:.2f}, "
+            f"{cell.epochs_worse:.2f} ({cell.worse_called:.2f}) | {fixed}"
+        )
+    print(f"sequential: largest type-I error {worst:.3f}")
+
+
 def scenarios() -> list[Scenario]:
     return [
         Scenario(f, e, icc, outcome, mean, effect)
@@ -179,7 +276,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2000)
     parser.add_argument("--margin", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument(
+        "--sequential", action="store_true", help="the sequential scenarios (--until-decided) instead"
+    )
     args = parser.parse_args()
+    if args.sequential:
+        main_sequential(args.runs, args.margin, args.seed)
+        return
     runs = args.runs
     print(f"{runs} runs a cell, margin {args.margin}; ± is the Monte Carlo standard error")
     columns = (

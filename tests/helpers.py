@@ -125,3 +125,20 @@ def generated_record(
         evaluation_key="e1",
         seconds={"generate": 40.0, "tests": 9.0},
     )
+
+
+def suite_score(passed: int, total: int, cases: list[Any] | None = None) -> Any:
+    """A hidden-test result of ``passed`` of ``total``."""
+    from harness.records.tests import SuiteScore
+
+    return SuiteScore(
+        total=total,
+        passed=passed,
+        failed=total - passed,
+        errors=0,
+        skipped=0,
+        pass_rate=passed / total,
+        all_pass=passed == total,
+        seconds=1.0,
+        cases=cases or [],
+    )

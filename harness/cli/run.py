@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -63,22 +64,40 @@ def run(
             help="generate every sample anew (default: reuse earlier runs' samples of the same key)",
         ),
     ] = False,
+    until_decided: Annotated[
+        bool,
+        typer.Option(
+            "--until-decided",
+            help="epochs in rounds until the gate of --candidate against --baseline is decided (sequential)",
+        ),
+    ] = False,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="with --until-decided")] = None,
+    candidate: Annotated[str | None, typer.Option("--candidate", help="with --until-decided")] = None,
+    max_epochs: Annotated[int, typer.Option("--max-epochs", min=2, help="with --until-decided")] = 10,
+    min_epochs: Annotated[int, typer.Option("--min-epochs", min=1, help="first look (--until-decided)")] = 2,
+    margin: Annotated[
+        float | None, typer.Option("--margin", help="the gate's (default evals.margin)")
+    ] = None,
 ) -> None:
     """Let each variant write a backend for each fixture, then evaluate it. With no API key, replays the
     bundled cassettes."""
     from harness.agents.factory import choose_provider, provider_factory
-    from harness.execute import Execution, execute
-    from harness.pipeline.cell import generation_outage
+    from harness.execute import Execution
     from harness.pipeline.reuse import SampleCache
 
     config = config_of(ctx)
     store = RunStore(config.reports_path)
+    if until_decided:
+        epochs = _sequential_epochs(epochs, resume, baseline, candidate, min_epochs, max_epochs)
     asked, resumed = _asked_grid(variants, fixtures, epochs, provider, replay, resume, store, runtime)
     config = with_runtimes(config, asked.runtimes)
     chosen = choose_provider(asked.provider, config)
     if asked.provider is None and chosen == "replay" and not config.agent.provider:
         err.print("no ANTHROPIC_API_KEY: replaying the bundled cassettes (hand-made demo recordings)")
     grid, cells = _cells(config, asked, chosen)
+    design = None
+    if until_decided and baseline and candidate:
+        design = _design(cells, baseline, candidate, margin or config.evals.margin, min_epochs, max_epochs)
     providers = provider_factory(chosen, config, record)
     on_ray = config.run.executor == "ray"
     if on_ray and record:
@@ -89,16 +108,54 @@ def run(
     else:
         run_dir = resumed
         _clear_leftovers(run_dir, engines)
+    cache = None if fresh or record else SampleCache(config.reports_path)
+    execution = Execution(
+        config, engines, cells, providers, chosen, run_dir, cache=cache, max_dollars=max_dollars
+    )
+    records, design = _execute(execution, design)
+    _finish(run_dir, records, design)
+
+
+def _sequential_epochs(
+    epochs: int | None, resume: str | None, baseline: str | None, candidate: str | None, first: int, last: int
+) -> int:
+    if epochs or resume or not (baseline and candidate) or first > last:
+        raise UserError(
+            "--until-decided needs --baseline and --candidate, and sets the epochs itself",
+            "name both variant labels, use --max-epochs (not --epochs or --resume), min <= max",
+        )
+    return last
+
+
+def _execute(execution: Any, design: Any) -> tuple[list[SampleRecord], Any]:
+    """The run's records (all cells, or rounds until decided), in the run's lifecycle; Ctrl-C ends it."""
+    from harness.execute import execute
+    from harness.execute.until_decided import run_until_decided
+
+    run_dir, engines = execution.run, execution.engines
     try:
         with run_dir.lifecycle(), err.status("running") as status:
-            cache = None if fresh or record else SampleCache(config.reports_path)
-            execution = Execution(
-                config, engines, cells, providers, chosen, run_dir, status.update, cache, max_dollars
-            )
-            records = execute(execution)
+            execution = replace(execution, progress=status.update)
+            if design is None:
+                return execute(execution), None
+
+            def one_round(chosen_cells: list[Cell]) -> list[SampleRecord]:
+                return execute(replace(execution, cells=chosen_cells))
+
+            return run_until_decided(one_round, execution.cells, run_dir, design, status.update)
     except KeyboardInterrupt:
         _interrupted(run_dir, engines)
+
+
+def _finish(run_dir: RunDir, records: list[SampleRecord], design: Any) -> None:
+    """The table, what ended the run, the report."""
+    from harness.execute.until_decided import verdict
+    from harness.pipeline.cell import generation_outage
+    from harness.report import write_report
+
     out.print(summary_table(records))
+    if design is not None:
+        out.print(verdict(design), highlight=False)
     if outage := generation_outage(records):
         err.print(f"[red]{outage}[/]")
     if unstarted := sum(r.reason.startswith(BUDGET_ENDED) for r in records):
@@ -106,8 +163,6 @@ def run(
             f"the budget ended the run: {unstarted} samples not started "
             f"(`crucible run --resume {run_dir.run_id}` makes them)"
         )
-    from harness.report import write_report
-
     with err.status("writing the report"):
         files = write_report([run_dir], run_dir)
     reused = sum(r.reused is not None for r in records)
@@ -194,6 +249,20 @@ def plan_json(made: Any) -> dict[str, Any]:
         "wall_s": made.wall_s,
         "detectable": made.detectable,
     }
+
+
+def _design(cells: list[Cell], baseline: str, candidate: str, margin: float, first: int, last: int) -> Any:
+    from harness.records.sequential import SequentialRun
+
+    labels = sorted({c.variant.label for c in cells})
+    if baseline not in labels or candidate not in labels or baseline == candidate:
+        raise UserError(
+            f"--baseline {baseline} and --candidate {candidate} must be two of the run's variants",
+            f"use two of: {', '.join(labels)}",
+        )
+    return SequentialRun(
+        baseline=baseline, candidate=candidate, margin=margin, min_epochs=first, max_epochs=last
+    )
 
 
 def _asked_grid(

@@ -183,6 +183,7 @@ class Difference:
     mde: float  # the difference the two-sided 5% test detects with 80% power at this size
     higher_is_better: bool
     negligible: float
+    level: float = 0.95  # of the interval
     # the two variants' per-fixture summaries on the shared fixtures (scores in [0, 1] only)
     suites: tuple[Suite, Suite] | None = field(default=None, repr=False, compare=False)
 
@@ -195,7 +196,9 @@ class Difference:
         return "candidate better" if (self.diff > 0) == self.higher_is_better else "candidate worse"
 
 
-def _difference(a: pd.DataFrame, b: pd.DataFrame, name: str, negligible: float) -> tuple[Difference, float]:
+def _difference(
+    a: pd.DataFrame, b: pd.DataFrame, name: str, negligible: float, level: float = 0.95
+) -> tuple[Difference, float]:
     column, higher, kind = METRICS[name]
     shared = sorted(set(_groups(a, column)) & set(_groups(b, column)))
     ga, gb = _groups(a, column, shared), _groups(b, column, shared)
@@ -207,7 +210,7 @@ def _difference(a: pd.DataFrame, b: pd.DataFrame, name: str, negligible: float) 
         diff, low, high, p = amounts.mean_difference(sa, sb)
         mde = amounts.detectable_amount(low, high)
     else:
-        diff, low, high = intervals.difference_interval(sa, sb)
+        diff, low, high = intervals.difference_interval(sa, sb, level)
         p = intervals.difference_p_value(sa, sb)
         mde = intervals.detectable(sa, sb)
     made = Difference(
@@ -226,6 +229,7 @@ def _difference(a: pd.DataFrame, b: pd.DataFrame, name: str, negligible: float) 
         higher_is_better=higher,
         negligible=negligible,
         suites=None if kind == "amount" else (sa, sb),
+        level=0.95 if kind == "amount" else level,
     )
     return made, made.p_value
 
@@ -236,12 +240,14 @@ def compare(
     candidate: str,
     metrics: tuple[str, ...] = tuple(METRICS),
     negligible: dict[str, float] | None = None,
+    level: float = 0.95,
 ) -> list[Difference]:
     """Differences of ``candidate`` minus ``baseline`` on the fixtures both have, every sample once (no
-    epoch is paired with another); a metric without shared samples is kept, with NaN values."""
+    epoch is paired with another); a metric without shared samples is kept, with NaN values. ``level``:
+    of the intervals of scores (a sequential look's is wider)."""
     thresholds = {**NEGLIGIBLE, **(negligible or {})}
     a, b = df[df["variant"] == baseline], df[df["variant"] == candidate]
-    made = [_difference(a, b, name, thresholds.get(name, NEGLIGIBLE_SCORE)) for name in metrics]
+    made = [_difference(a, b, name, thresholds.get(name, NEGLIGIBLE_SCORE), level) for name in metrics]
     adjusted = holm({d.metric: p for d, p in made if math.isfinite(p)})
     return [Difference(**{**d.__dict__, "p_holm": adjusted.get(d.metric, math.nan)}) for d, _ in made]
 
@@ -272,7 +278,8 @@ def _judged(d: Difference, margin: float) -> tuple[str, str]:
     sign = 1 if d.higher_is_better else -1
     near, far = (d.low, d.high) if d.higher_is_better else (d.high, d.low)
     facts = (
-        f"difference {d.diff:+.3f} (95% CI {d.low:+.3f} to {d.high:+.3f}), margin {margin:.3f}, "
+        f"difference {d.diff:+.3f} ({100 * d.level:.4g}% CI {d.low:+.3f} to {d.high:+.3f}), "
+        f"margin {margin:.3f}, "
         f"{d.n_baseline} + {d.n_candidate} samples on {d.fixtures} fixture{'s' if d.fixtures != 1 else ''}, "
         f"Holm p {d.p_holm:.3g}"
     )

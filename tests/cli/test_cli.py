@@ -191,3 +191,25 @@ def test_cleanup_after_the_orchestrator_is_killed(docker_client: Any, images: An
     assert result.returncode == 0, result.stderr
     assert "3 containers, 1 networks, 1 volumes" in result.stdout
     assert leftovers() == (0, 0, 0)
+
+
+def test_until_decided_needs_two_of_the_runs_variants(tmp_path: Path) -> None:
+    missing = crucible("-C", str(tmp_path), "run", "--until-decided", "--baseline", "a")
+    assert missing.returncode == 2 and "needs --baseline and --candidate" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+    unknown = crucible(
+        "run",
+        "--until-decided",
+        "--baseline",
+        "backend-engineer-checklist",
+        "--candidate",
+        "nobody",
+        "--variants",
+        "agents/backend-engineer-checklist.md,agents/backend-engineer-terse.md",
+        "--replay",
+        cwd=Path(__file__).parents[2],
+    )
+    assert unknown.returncode == 2, unknown.stderr
+    assert (
+        "must be two of the run's variants" in unknown.stderr and "backend-engineer-terse" in unknown.stderr
+    )

@@ -12,7 +12,8 @@ from harness.records.generation import AgentOutcome, Usage
 from harness.records.security import SecurityReport
 from harness.report.intervals import Suite, score_interval
 from harness.report.stats import compare, frame, gate, holm, pass_at_k, pass_hat_k, summarise
-from harness.score.tests import CaseResult, SuiteScore
+from harness.score.tests import CaseResult
+from tests.helpers import suite_score
 
 
 def sample(
@@ -29,17 +30,7 @@ def sample(
         CaseResult(nodeid=f"t{i}", outcome="passed" if i < passed else "failed", seconds=0.1)
         for i in range(total)
     ]
-    tests = SuiteScore(
-        total=total,
-        passed=passed,
-        failed=total - passed,
-        errors=0,
-        skipped=0,
-        pass_rate=passed / total,
-        all_pass=passed == total,
-        seconds=1.0,
-        cases=cases,
-    )
+    tests = suite_score(passed, total, cases)
     ok = status if status is not SampleStatus.OK or passed == total else SampleStatus.MODEL_FAILURE
     return SampleRecord(
         run_id=run,
