@@ -17,7 +17,18 @@ from harness.records.security import SecurityReport
 from harness.records.tests import SuiteScore
 from harness.store import RunDir, RunStore
 
-EXIT_FOR_STATUS = {SampleStatus.OK: 0, SampleStatus.MODEL_FAILURE: 3, SampleStatus.INFRA_FAILURE: 1}
+EXIT_PASSED, EXIT_INFRA, EXIT_FAILED = 0, 1, 3
+
+
+def verdict(record: SampleRecord) -> tuple[int, list[str]]:
+    """The exit code of `crucible score` and the failing checks it names: 0 when every check that ran
+    passes, 3 when the submission fails one (or failed before the checks), 1 on the infrastructure."""
+    if record.status is SampleStatus.INFRA_FAILURE:
+        return EXIT_INFRA, []
+    failing = [f"{check.value}: {name}" for check in record.checks for name in record.failing(check) or []]
+    if record.status is SampleStatus.MODEL_FAILURE and not failing:
+        failing = [f"{(record.failed_stage.value + ': ') if record.failed_stage else ''}{record.reason}"]
+    return (EXIT_FAILED if failing or record.status is SampleStatus.MODEL_FAILURE else EXIT_PASSED), failing
 
 
 def score(
@@ -29,8 +40,9 @@ def score(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the record as JSON")] = False,
 ) -> None:
-    """Evaluate a backend workspace against a fixture and store the sample. Exit 0 ok, 3 model failure,
-    1 infra failure. `--only migrations` needs no fixture; `--only security` without one lints only."""
+    """Evaluate a backend workspace against a fixture and store the sample. Exit 0 when every check that
+    ran passes, 3 when one fails (named on stderr), 1 on an infrastructure failure, whatever `--only`
+    says. `--only migrations` needs no fixture; `--only security` without one lints only."""
     from harness.errors import SubmissionError
     from harness.fixtures import Fixture, find_fixture
     from harness.pipeline.evaluate import evaluate_workspace
@@ -59,7 +71,10 @@ def score(
         out.print_json(record.model_dump_json())
     else:
         print_record(record, run)
-    raise typer.Exit(EXIT_FOR_STATUS[record.status])
+    code, failing = verdict(record)
+    for line in failing:
+        err.print(f"failing: {line}", highlight=False, markup=False)
+    raise typer.Exit(code)
 
 
 def _checks(only: list[str] | None) -> frozenset[Check]:

@@ -205,7 +205,11 @@ def test_lossy_data_migration_is_caught(tmp_path: Path, images: Any) -> None:
         '    op.add_column("customers", sa.Column("email", sa.String(200), nullable=True))\n'
     )
     result = crucible("score", "--only", "migrations", str(shop), reports=tmp_path / "reports")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr  # a check of the submission fails
+    assert (
+        "failing: migrations: r6:data" in result.stderr
+        and "failing: migrations: r6:downgrade" in result.stderr
+    )
     report = migrations_of(tmp_path / "reports")
     last = report["revisions"][-1]
     assert any("customers.email" in line and "not preserved" in line for line in last["data_diff"]), last
@@ -235,7 +239,8 @@ def test_narrowing_that_truncates_is_caught_as_data(tmp_path: Path, images: Any)
         '    op.alter_column("customers", "name", type_=sa.Text())',
     )
     result = crucible("score", "--only", "migrations", str(shop), reports=tmp_path / "reports")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "failing: migrations: r7:data" in result.stderr and result.stderr.count("failing:") == 1
     report = migrations_of(tmp_path / "reports")
     last = report["revisions"][-1]
     assert last["revision"] == "r7" and not last["downgrade_diff"] and not last["reupgrade_diff"], last
@@ -265,7 +270,7 @@ def test_not_null_column_on_seeded_rows_is_caught_as_upgrade(tmp_path: Path, ima
         after="r7",
     )
     result = crucible("score", "--only", "migrations", str(shop), reports=tmp_path / "reports")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 3 and "failing: migrations: r7:upgrade" in result.stderr, result.stderr
     report = migrations_of(tmp_path / "reports")
     assert report["upgrade_from_empty"] and report["base_clean"]  # an empty table takes the column
     r7, r8 = report["revisions"][-2:]
@@ -308,7 +313,8 @@ def test_django_irreversible_operation_is_caught(tmp_path: Path, images: Any) ->
     migration = project / "notes" / "migrations" / "0002_slug.py"
     migration.write_text(migration.read_text().replace(", reverse_code=migrations.RunPython.noop", ""))
     result = crucible("score", "--only", "migrations", str(project), reports=tmp_path / "reports")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "failing: migrations: notes.0002_slug:downgrade" in result.stderr
     report = migrations_of(tmp_path / "reports")
     second = report["revisions"][1]
     assert second["revision"] == "notes.0002_slug" and "IrreversibleError" in second["error"]
