@@ -321,3 +321,21 @@ def test_django_irreversible_operation_is_caught(tmp_path: Path, images: Any) ->
     assert report["revisions"][2]["error"] == "not reached: stopped at notes.0002_slug"
     assert not report["base_clean"]
     assert "notes.0002_slug:downgrade" in result.stdout and "base_clean" in result.stdout
+
+
+def test_only_migrations_exits_3_naming_an_enum_left_behind_and_0_on_the_reference(
+    tmp_path: Path, images: Any
+) -> None:
+    from harness.fixtures import find_fixture
+
+    fixture = find_fixture(Path(__file__).parents[2], "jwt-auth")
+    (mutant,) = [m for m in fixture.mutants() if m.name == "downgrade-leaves-enum"]
+    workspace = mutant.materialise(fixture.reference, tmp_path / "workspace")
+    left = crucible("score", "--only", "migrations", str(workspace), reports=tmp_path / "mutant")
+    assert left.returncode == 3, left.stdout + left.stderr
+    named = {
+        line.removeprefix("failing: migrations: ") for line in left.stderr.splitlines() if "failing:" in line
+    }
+    assert named == {"a1f3c0de0001:downgrade", "a1f3c0de0001:reupgrade", "base_clean"}, left.stderr
+    clean = crucible("score", "--only", "migrations", str(fixture.reference), reports=tmp_path / "reference")
+    assert clean.returncode == 0 and "failing:" not in clean.stderr, clean.stdout + clean.stderr
