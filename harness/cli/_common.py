@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+import threading
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -33,17 +36,89 @@ def split(values: list[str] | None) -> list[str]:
     return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
 
 
-def start_engine(config: CrucibleConfig) -> Engine:
-    """The default engine with every image ready on it (images built or reused, shown as they go)."""
+HEARTBEAT_S = 30.0
+
+
+class Live:
+    """The progress of one long step. On a terminal: rich's status line, redrawn in place. Anywhere else
+    (a CI log, a pipe): each new line once, after the seconds since the step began and its name, and a
+    heartbeat whenever ``heartbeat_s`` pass without a line, so that a log is never silent for long."""
+
+    def __init__(self, label: str, heartbeat_s: float = HEARTBEAT_S) -> None:
+        self.label, self.heartbeat_s = label, heartbeat_s
+        self.started = self.printed = time.monotonic()
+        self.last = ""
+        self.lock, self.done = threading.Lock(), threading.Event()
+        self.status: Any = None
+        self.beat: threading.Thread | None = None
+
+    def __enter__(self) -> Live:
+        if err.is_terminal:
+            self.status = err.status(self.label)
+            self.status.__enter__()
+        else:
+            self._print("started")
+            self.beat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
+            self.beat.start()
+        return self
+
+    def update(self, line: str) -> None:
+        if self.status is not None:
+            self.status.update(f"{self.label}: {line[:120]}")
+            return
+        with self.lock:
+            if line != self.last:
+                self.last = line
+                self._print(line)
+
+    def _print(self, line: str) -> None:
+        self.printed = time.monotonic()
+        err.print(
+            f"[{self.printed - self.started:5.0f}s] {self.label}: {line}", highlight=False, markup=False
+        )
+
+    def _heartbeat(self) -> None:
+        while not self.done.wait(1.0):
+            with self.lock:
+                if time.monotonic() - self.printed >= self.heartbeat_s:
+                    self._print(f"still working ({self.last or 'started'})")
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.done.set()
+        if self.beat is not None:
+            self.beat.join(timeout=2)
+        if self.status is not None:
+            self.status.__exit__(kind, value, trace)
+
+
+def _images_ready(live: Live, engines: list[Engine]) -> None:
+    for engine in engines:
+        for image in engine.images.records():
+            how = "reused" if image.reused else f"built ({image.how})"
+            live.update(f"{image.role} image {how} in {image.seconds:.1f} s: {image.tag}")
+
+
+def start_engine(config: CrucibleConfig, show: bool = False) -> Engine:
+    """The default engine with every image ready on it (images built or reused, shown as they go;
+    with ``show``, also in a log: a line for each image)."""
     from harness.pipeline.engine import Engine
 
+    if show:
+        with Live("images") as live:
+            engine = Engine.start(config, live.update)
+            _images_ready(live, [engine])
+            return engine
     with err.status("images") as status:
         return Engine.start(config, lambda line: status.update(f"images: {line[:100]}"))
 
 
 def start_engines(config: CrucibleConfig) -> list[Engine]:
-    """Every configured engine, each with its images ready."""
+    """Every configured engine, each with its images ready (a line for each image in a log)."""
     from harness.pipeline.engine import Engine
 
-    with err.status("images") as status:
-        return Engine.start_all(config, lambda line: status.update(f"images: {line[:100]}"))
+    with Live("images") as live:
+        engines = Engine.start_all(config, live.update)
+        _images_ready(live, engines)
+        return engines

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from harness.cli._common import config_of, err, out, split, start_engine
+from harness.cli._common import Live, config_of, out, split, start_engine
 from harness.errors import UserError
 from harness.store import RunStore
 
@@ -107,17 +107,17 @@ def check(
                 f"{chosen[0].id} has no reference or mutant named {', '.join(unknown)}",
                 f"use one of: {', '.join(sorted(known))}",
             )
-    engine = start_engine(config)
+    engine = start_engine(config, show=True)
     note = ", ".join(f.id for f in chosen)
     run = RunStore(config.reports_path).start(
         "fixtures-check", settings=json.loads(config.model_dump_json()), note=note
     )
-    with run.lifecycle() as outcome, err.status("checking fixtures") as status:
+    with run.lifecycle() as outcome, Live("checking fixtures") as live:
         checked = check_subjects(
             engine,
             chosen,
             run,
-            lambda line: status.update(f"checking {line}"),
+            live.update,
             set(subjects or ()),
             slots=config.run.evaluate_limit(),
             reruns=reruns,
@@ -190,7 +190,7 @@ def mutate(
     store = RunStore(config.reports_path)
     if resume and store.open(resume).manifest.kind != "fixtures-mutate":
         raise UserError(f"run {resume} is not a `fixtures mutate` run", "name one from reports/runs")
-    engine = start_engine(config)
+    engine = start_engine(config, show=True)
     run = (
         store.open(resume)
         if resume
@@ -198,7 +198,7 @@ def mutate(
             "fixtures-mutate", settings=json.loads(config.model_dump_json()), note=f"{fixture.id} seed {seed}"
         )
     )
-    with run.lifecycle() as outcome, err.status("scoring mutants") as status:
+    with run.lifecycle() as outcome, Live("scoring mutants") as live:
         report = score_mutants(
             engine,
             fixture,
@@ -207,7 +207,7 @@ def mutate(
             seed=seed,
             sites=sites,
             operators=chosen,
-            progress=lambda line: status.update(f"scoring mutants: {line}"),
+            progress=live.update,
             slots=config.run.evaluate_limit(),
             resume=resume is not None,
         )

@@ -18,7 +18,7 @@ app = typer.Typer(no_args_is_help=True, help="Build and inspect Crucible's image
 def build(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Build (or reuse) every image a pod needs: base, runtime and PostgreSQL."""
     started = time.monotonic()
-    images = start_engine(config_of(ctx)).images
+    images = start_engine(config_of(ctx), show=True).images
     total = time.monotonic() - started
     if as_json:
         out.print_json(json.dumps([json.loads(r.model_dump_json()) for r in images.records()]))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.table import Table
 
-from harness.cli._common import config_of, err, out, split, start_engines
+from harness.cli._common import Live, config_of, err, out, split, start_engines
 from harness.config import CrucibleConfig, with_runtimes
 from harness.errors import UserError
 from harness.records import BUDGET_ENDED, Grid, SampleRecord, SampleStatus
@@ -134,15 +134,15 @@ def _execute(execution: Any, design: Any) -> tuple[list[SampleRecord], Any]:
 
     run_dir, engines = execution.run, execution.engines
     try:
-        with run_dir.lifecycle(), err.status("running") as status:
-            execution = replace(execution, progress=status.update)
+        with run_dir.lifecycle(), Live("run") as live:
+            execution = replace(execution, progress=live.update)
             if design is None:
                 return execute(execution), None
 
             def one_round(chosen_cells: list[Cell]) -> list[SampleRecord]:
                 return execute(replace(execution, cells=chosen_cells))
 
-            return run_until_decided(one_round, execution.cells, run_dir, design, status.update)
+            return run_until_decided(one_round, execution.cells, run_dir, design, live.update)
     except KeyboardInterrupt:
         _interrupted(run_dir, engines)
 

@@ -37,6 +37,8 @@ class Tally:
 
     def stage(self, cell: Cell, stage: str) -> None:
         with self.lock:
+            if cell.sample_id not in self.stages:
+                self.show(f"{cell.sample_id} started")
             self.stages[cell.sample_id] = stage
             self._show()
 
@@ -44,6 +46,7 @@ class Tally:
         with self.lock:
             self.stages.pop(cell.sample_id, None)
             self.outcomes[record.status.value] += 1
+            self.show(f"{cell.sample_id} done: {outcome(record)}")
             self._show()
 
     def _show(self) -> None:
@@ -56,6 +59,22 @@ class Tally:
         self.show(
             " · ".join([*busy, f"done {finished}/{self.total}" + (f" ({outcomes})" if outcomes else "")])
         )
+
+
+def outcome(record: SampleRecord) -> str:
+    """A finished sample in a few words: status, the checks' scores, its time, why it failed."""
+    parts = [record.status.value]
+    if record.tests:
+        parts.append(f"tests {record.tests.passed}/{record.tests.total}")
+    if record.migrations:
+        parts.append(f"migrations {record.migrations.score():.2f}")
+    if record.security:
+        parts.append(f"security {record.security.score():.2f}")
+    if record.reused:
+        parts.append(f"reused from {record.reused.run_id}")
+    parts.append(f"{sum(record.seconds.values()):.0f} s")
+    reason = f" ({record.reason[:100]})" if record.reason and record.status.value != "ok" else ""
+    return ", ".join(parts) + reason
 
 
 class Breaker:

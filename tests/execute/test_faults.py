@@ -4,6 +4,7 @@ provider that is down, and the Docker engine restarting in the middle of a sampl
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -62,6 +63,17 @@ def test_kill_9_then_resume_redoes_nothing_and_leaves_nothing(
     assert first in before and len(before) < 2, "the kill came too late to leave anything undone"
     again = run_crucible("run", "--resume", run.name, reports=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
+    # its output went to a pipe: a line for every image and for every sample's start and end
+    said = [line.split("] ", 1)[1] for line in again.stderr.splitlines() if re.match(r"\[\s*\d+s\] ", line)]
+    for role in ("base", "runtime", "postgres", "workspace"):
+        assert any(line.startswith(f"images: {role} image reused in ") for line in said), again.stderr
+    assert "run: backend-engineer-checklist.jwt-auth.e2 started" in said, again.stderr
+    assert any(
+        line.startswith("run: backend-engineer-checklist.jwt-auth.e1 done: ok, tests ") for line in said
+    )
+    assert any(
+        line.startswith("run: backend-engineer-checklist.jwt-auth.e2 done: ok, tests ") for line in said
+    )
     found = records(run)
     assert sorted(found) == [f"backend-engineer-checklist.jwt-auth.e{e}" for e in (1, 2)]
     assert all(r.status is SampleStatus.OK for r in found.values()), {n: r.reason for n, r in found.items()}
@@ -86,6 +98,17 @@ def test_ctrl_c_stops_the_samples_in_flight_and_marks_the_run_resumable(
     assert containers_of(docker_client, run.name) == []
     again = run_crucible("run", "--resume", run.name, reports=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
+    # its output went to a pipe: a line for every image and for every sample's start and end
+    said = [line.split("] ", 1)[1] for line in again.stderr.splitlines() if re.match(r"\[\s*\d+s\] ", line)]
+    for role in ("base", "runtime", "postgres", "workspace"):
+        assert any(line.startswith(f"images: {role} image reused in ") for line in said), again.stderr
+    assert "run: backend-engineer-checklist.jwt-auth.e2 started" in said, again.stderr
+    assert any(
+        line.startswith("run: backend-engineer-checklist.jwt-auth.e1 done: ok, tests ") for line in said
+    )
+    assert any(
+        line.startswith("run: backend-engineer-checklist.jwt-auth.e2 done: ok, tests ") for line in said
+    )
     (record,) = records(run).values()
     assert record.status is SampleStatus.OK
 
