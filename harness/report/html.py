@@ -5,7 +5,6 @@ test, the insecure line and the migration that would not roll back."""
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -13,29 +12,19 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
-from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_for_filename
-from pygments.util import ClassNotFound
 
 from harness.records import SampleRecord
 from harness.records.transcript import ResponseEvent, ToolEvent, read_transcript
 from harness.report import charts
 from harness.report.exports import run_notes
 from harness.report.stats import ESTIMAND, METRICS, compare, frame, gate, summarise
+from harness.report.transcript_view import code, markdown, tool_view
 from harness.store import RunDir
 
 SHOWN_SUFFIXES = (".py", ".toml", ".ini", ".txt", ".md", ".yaml", ".yml", ".cfg", ".mako", ".json", ".sql")
 MAX_FILE_BYTES = 40_000
 FORMATTER = HtmlFormatter(noclasses=True, nowrap=False, style="friendly")
-
-
-def _code(name: str, text: str) -> Markup:
-    try:
-        lexer = get_lexer_for_filename(name, stripnl=False)
-    except ClassNotFound:
-        return Markup("<pre>") + text + Markup("</pre>")
-    return Markup(highlight(text, lexer, FORMATTER))  # noqa: S704 - pygments escapes the source it formats
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -52,7 +41,7 @@ def _workspace_files(run: RunDir, sample: str) -> list[dict[str, Any]]:
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
         if path.suffix in SHOWN_SUFFIXES and path.stat().st_size <= MAX_FILE_BYTES:
             name = str(path.relative_to(root))
-            files.append({"name": name, "html": _code(name, path.read_text(errors="replace"))})
+            files.append({"name": name, "html": code(name, path.read_text(errors="replace"))})
     return files
 
 
@@ -61,17 +50,19 @@ def _transcript(run: RunDir, sample: str) -> list[dict[str, Any]]:
     for event in read_transcript(run.path / "samples" / sample / "transcript.jsonl"):
         if isinstance(event, ResponseEvent):
             texts = [b.get("text", "") for b in event.content if b.get("type") == "text"]
+            text = "\n\n".join(t for t in texts if t.strip())
             events.append(
-                {"kind": "model", "turn": event.turn, "text": "\n".join(texts), "stop": event.stop_reason}
+                {"kind": "model", "turn": event.turn, "html": markdown(text), "stop": event.stop_reason}
             )
         elif isinstance(event, ToolEvent):
+            given = event.input if isinstance(event.input, dict) else {"input": event.input}
+            summary, body = tool_view(event.name or "tool", given, event.output)
             events.append(
                 {
                     "kind": "tool",
                     "turn": event.turn,
-                    "name": event.name,
-                    "input": json.dumps(event.input, indent=1)[:3000],
-                    "output": event.output[:3000],
+                    "summary": summary,
+                    "body": body,
                     "error": event.is_error,
                 }
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,3 +73,82 @@ def test_report_in_headless_chromium(tmp_path: Path) -> None:
     finally:
         driver.quit()  # type: ignore[attr-defined]
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+
+
+def write_transcript(run: Any, sample: str) -> None:
+    from harness.records.transcript import ResponseEvent, ToolEvent, event_line
+
+    events = [
+        ResponseEvent(
+            turn=1,
+            stop_reason="tool_use",
+            content=[
+                {
+                    "type": "text",
+                    "text": "Plan: **models** first.\n\n- then `routes`\n\n<script>alert(1)</script>",
+                }
+            ],
+        ),
+        ToolEvent(
+            turn=1,
+            name="Write",
+            input={
+                "file_path": "app/models.py",
+                "content": '"""Accounts."""\n\nfrom datetime import datetime\n\n\nclass User:\n    name: str\n',
+            },
+            output="wrote 7 lines",
+        ),
+        ToolEvent(
+            turn=2,
+            name="Edit",
+            input={
+                "file_path": "app/models.py",
+                "old_string": "    name: str\n",
+                "new_string": "    name: str\n    email: str\n",
+            },
+            output="edited",
+        ),
+        ToolEvent(turn=3, name="Bash", input={"command": "pytest -q tests"}, output="3 passed in 0.2s"),
+    ]
+    path = run.path / "samples" / sample / "transcript.jsonl"
+    path.write_text("".join(event_line(e) for e in events))
+
+
+def test_a_transcript_shows_code_as_code(tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    run = stored_run(tmp_path)
+    write_transcript(run, "cand.f1.e1")
+    files = write_report([run], run, baseline="base")
+    driver = browser()
+    try:
+        driver.get(files.html.as_uri())  # type: ignore[attr-defined]
+        section = driver.find_element(By.ID, "sample-cand.f1.e1")  # type: ignore[attr-defined]
+        section.find_element(By.TAG_NAME, "summary").click()
+        transcript = section.find_element(By.XPATH, ".//details[starts-with(summary, 'Transcript')]")
+        transcript.find_element(By.TAG_NAME, "summary").click()
+        model = transcript.find_element(By.CSS_SELECTOR, "div.model")
+        assert model.find_element(By.TAG_NAME, "strong").text == "models"  # Markdown, not asterisks
+        assert "<script>alert(1)</script>" in model.text  # raw HTML shown as text, never run
+        calls = {
+            c.find_element(By.TAG_NAME, "summary").text: c
+            for c in transcript.find_elements(By.CSS_SELECTOR, "details.tool")
+        }
+        assert set(calls) == {"Write app/models.py", "Edit app/models.py", "Bash: pytest -q tests"}, set(
+            calls
+        )
+        for call in calls.values():
+            call.find_element(By.TAG_NAME, "summary").click()
+        write = calls["Write app/models.py"]
+        assert "from datetime import datetime" in write.text and "class User:" in write.text
+        assert "\\n" not in write.text and '"content"' not in write.text
+        assert write.find_elements(By.CSS_SELECTOR, "span[style]"), "the file is not highlighted"
+        edit = calls["Edit app/models.py"].text.splitlines()
+        assert "+    email: str" in edit and "-    name: str" not in edit and "\\n" not in "".join(edit)
+        assert "pytest -q tests" in calls["Bash: pytest -q tests"].text
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.execute_script("arguments[0].scrollIntoView()", transcript)  # type: ignore[attr-defined]
+        driver.save_screenshot(str(ARTIFACTS / "transcript.png"))  # type: ignore[attr-defined]
+    finally:
+        driver.quit()  # type: ignore[attr-defined]
+    assert (ARTIFACTS / "transcript.png").stat().st_size > 10_000
