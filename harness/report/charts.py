@@ -74,6 +74,10 @@ def cwe_bars(counts: pd.DataFrame) -> str:
     """``counts``: columns variant, cwe, kind (static | exploited), n."""
     if counts.empty:
         return "<p>No weakness found in any sample.</p>"
+    return _svg(cwe_figure(counts))
+
+
+def cwe_figure(counts: pd.DataFrame) -> Figure:
     table = counts.pivot_table(
         index="cwe", columns=["variant", "kind"], values="n", aggfunc="sum", fill_value=0
     )
@@ -84,5 +88,6 @@ def cwe_bars(counts: pd.DataFrame) -> str:
         axis.barh(table.index, values, left=left, label=f"{column[0]} ({column[1]})")
         left += values
     axis.set_xlabel("findings and exploited probes (all samples)")
-    axis.legend(fontsize=7, frameon=False, loc="lower right")
-    return _svg(figure)
+    # beside the bars, never over them
+    axis.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return figure

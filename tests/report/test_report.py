@@ -108,3 +108,24 @@ def test_report_files(tmp_path: Path) -> None:
 
     loaded = datasets.load_from_disk(str(files.dataset))
     assert loaded.num_rows == 12 and "tests" in loaded.column_names
+
+
+def test_the_cwe_chart_legend_sits_beside_the_bars() -> None:
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from harness.report.charts import cwe_figure
+
+    rows = [
+        {"variant": v, "cwe": c, "kind": k, "n": n}
+        for v in ("backend-engineer-checklist", "backend-engineer-terse")
+        for c, n in (("CWE-89", 4), ("CWE-256", 9), ("CWE-532", 2))
+        for k in ("static", "exploited")
+    ]
+    figure = cwe_figure(pd.DataFrame(rows))
+    figure.canvas.draw()
+    (axis,) = figure.axes
+    legend = axis.get_legend().get_window_extent()
+    plot = axis.get_window_extent()
+    assert legend.x0 >= plot.x1, (legend, plot)  # wholly to the right of the plotting area
+    plt.close(figure)
