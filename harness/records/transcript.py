@@ -46,6 +46,9 @@ class ToolEvent(_Event):
     is_error: bool = False
     output: str = ""
     parent: str | None = Field(None, description="the sub-agent call (tool_use id) this call ran under")
+    call_id: str | None = Field(
+        None, description="this call's tool_use id (a sub-agent call's children name it)"
+    )
 
     @classmethod
     def of(
@@ -60,6 +63,7 @@ class ToolEvent(_Event):
             is_error=is_error,
             output=output,
             parent=parent,
+            call_id=None if call.get("id") is None else str(call.get("id")),
         )
 
 

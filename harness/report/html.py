@@ -46,6 +46,7 @@ def _workspace_files(run: RunDir, sample: str) -> list[dict[str, Any]]:
 
 
 def _transcript(run: RunDir, sample: str) -> list[dict[str, Any]]:
+    """The transcript's events for the report; a sub-agent's events nested under the call that ran it."""
     events: list[dict[str, Any]] = []
     for event in read_transcript(run.path / "samples" / sample / "transcript.jsonl"):
         if isinstance(event, ResponseEvent):
@@ -53,6 +54,7 @@ def _transcript(run: RunDir, sample: str) -> list[dict[str, Any]]:
             text = "\n\n".join(t for t in texts if t.strip())
             events.append(
                 {"kind": "model", "turn": event.turn, "html": markdown(text), "stop": event.stop_reason}
+                | {"parent": event.parent, "children": []}
             )
         elif isinstance(event, ToolEvent):
             given = event.input if isinstance(event.input, dict) else {"input": event.input}
@@ -65,8 +67,23 @@ def _transcript(run: RunDir, sample: str) -> list[dict[str, Any]]:
                     "body": body,
                     "error": event.is_error,
                 }
+                | {"parent": event.parent, "call_id": event.call_id, "children": []}
             )
-    return events
+    return nest(events)
+
+
+def nest(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events whose ``parent`` names a call of the list go into that call's ``children`` (in order);
+    the others stay at the top."""
+    calls = {e["call_id"]: e for e in events if e.get("call_id")}
+    top = []
+    for event in events:
+        parent = calls.get(event.get("parent"))
+        if parent is not None and parent is not event:
+            parent["children"].append(event)
+        else:
+            top.append(event)
+    return top
 
 
 def comparison_pairs(variants: list[str], baseline: str | None) -> list[tuple[str, str]]:

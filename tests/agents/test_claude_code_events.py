@@ -74,3 +74,24 @@ def test_a_cassette_of_the_old_loop_format_is_refused_with_the_fix(tmp_path: Pat
     with pytest.raises(ProviderError, match=r"not a cassette of version 2 \(found 1\)") as raised:
         ReplaySource(old).upstream()
     assert "--record" in str(raised.value.fix)
+
+
+def test_the_report_nests_the_sub_agents_events_under_its_call(tmp_path: Path) -> None:
+    from harness.records import RunManifest
+    from harness.records.transcript import event_line
+    from harness.report.html import _transcript
+    from harness.store import RunStore
+
+    events: list[TranscriptEvent] = []
+    read_events(RECORDED.read_text().splitlines(), events.append)
+    run = RunStore(tmp_path).create(RunManifest(run_id="r", kind="run", crucible_version="0"))
+    (run.path / "samples/s").mkdir(parents=True)
+    (run.path / "samples/s/transcript.jsonl").write_text("".join(event_line(e) for e in events))
+    shown = _transcript(run, "s")
+    (call,) = [e for e in shown if e["kind"] == "tool"]
+    assert call["call_id"] == "toolu_delegate" and call["summary"].startswith("Agent")
+    children = call["children"]
+    assert [c["summary"].split()[0] for c in children if c["kind"] == "tool"] == ["Bash:"] + ["Write"] * 19
+    assert (
+        sum(c["kind"] == "model" for c in children) == 20 and len(shown) == 3
+    )  # the main thread's 2 answers
