@@ -66,8 +66,6 @@ def test_an_unreachable_remote_engine_says_what_to_check(tmp_path: Path) -> None
         assert "Traceback" not in result.stderr
 
 
-@pytest.mark.docker
-@pytest.mark.cold_images
 def remove_leftover_sandboxes(tmp_path: Path) -> None:
     """A container that an interrupted run left on the machine keeps its app image, and so every image
     under it: the cold tests start from a machine without Crucible's containers, as a user would after
@@ -76,6 +74,8 @@ def remove_leftover_sandboxes(tmp_path: Path) -> None:
     assert cleaned.returncode == 0, cleaned.stderr[-2000:]
 
 
+@pytest.mark.docker
+@pytest.mark.cold_images
 def test_images_build_from_nothing_then_reuse(docker_client: Any, tmp_path: Path) -> None:
     remove_leftover_sandboxes(tmp_path)
     pruned = crucible("-C", str(tmp_path), "images", "prune", "--all")
