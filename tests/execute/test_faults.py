@@ -101,20 +101,6 @@ def test_ctrl_c_stops_the_samples_in_flight_and_marks_the_run_resumable(
     assert containers_of(docker_client, run.name) == []
     again = run_crucible("run", "--resume", run.name, reports=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
-    # its output went to a pipe: a line for every image and for every sample's start and end
-    said = [line.split("] ", 1)[1] for line in again.stderr.splitlines() if re.match(r"\[\s*\d+s\] ", line)]
-    for role in ("base", "runtime", "postgres", "workspace"):
-        assert any(line.startswith(f"images: {role} image reused in ") for line in said), again.stderr
-    assert any(
-        line.startswith("run: backend-engineer-checklist.jwt-auth.e") and line.endswith(" started")
-        for line in said
-    )
-    assert any(
-        line.startswith("run: backend-engineer-checklist.jwt-auth.e1 done: ok, tests ") for line in said
-    )
-    assert any(
-        line.startswith("run: backend-engineer-checklist.jwt-auth.e2 done: ok, tests ") for line in said
-    )
     (record,) = records(run).values()
     assert record.status is SampleStatus.OK
 
