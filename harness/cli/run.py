@@ -201,10 +201,9 @@ def plan(
         out.print_json(json.dumps(plan_json(made)))
         return
     out.print(plan_table(made))
-    new = [c for c in made.cells if not c.reused]
     out.print(
-        f"{len(new)} to generate, {len(made.cells) - len(new)} reused; forecast "
-        f"{sum(c.tokens for c in new):,} tokens, ${sum(c.dollars for c in new):.2f}, about "
+        f"{len(made.new)} to generate, {len(made.cells) - len(made.new)} reused; forecast "
+        f"{made.tokens:,} tokens, ${made.dollars:.2f}, about "
         f"{made.wall_s / 60:.1f} min at {made.generate_slots} generating and {made.evaluate_slots} "
         "evaluating at once",
         highlight=False,
@@ -239,13 +238,12 @@ def plan_table(made: Any) -> Table:
 def plan_json(made: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
-    new = [c for c in made.cells if not c.reused]
     return {
         "cells": [asdict(c) for c in made.cells],
-        "generate": len(new),
-        "reuse": len(made.cells) - len(new),
-        "tokens": sum(c.tokens for c in new),
-        "dollars": round(sum(c.dollars for c in new), 6),
+        "generate": len(made.new),
+        "reuse": len(made.cells) - len(made.new),
+        "tokens": made.tokens,
+        "dollars": round(made.dollars, 6),
         "wall_s": made.wall_s,
         "detectable": made.detectable,
     }

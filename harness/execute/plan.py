@@ -54,9 +54,22 @@ class Plan:
     detectable: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> metric -> delta
 
     @property
+    def new(self) -> list[CellPlan]:
+        """The cells that would be generated (not reused)."""
+        return [c for c in self.cells if not c.reused]
+
+    @property
+    def tokens(self) -> int:
+        return sum(c.tokens for c in self.new)
+
+    @property
+    def dollars(self) -> float:
+        return sum(c.dollars for c in self.new)
+
+    @property
     def wall_s(self) -> float:
         """The run's wall time if each stage's slots stay busy: the slower stage's total over its slots."""
-        generating = sum(c.generate_s for c in self.cells if not c.reused) / self.generate_slots
+        generating = sum(c.generate_s for c in self.new) / self.generate_slots
         evaluating = sum(c.evaluate_s for c in self.cells if c.evaluate) / self.evaluate_slots
         return max(generating, evaluating)
 
