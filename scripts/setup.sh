@@ -5,6 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Run a long, quiet command with a line every 20 s, so that a log (CI, a pipe) never looks hung.
+with_heartbeat() {
+  local label=$1 started=$SECONDS
+  shift
+  echo "setup: $label" >&2
+  "$@" &
+  local pid=$!
+  while ! wait_for "$pid" 20; do echo "setup: still $label ($((SECONDS - started)) s)" >&2; done
+  wait "$pid"
+}
+wait_for() {  # true once process $1 has ended, false after $2 seconds
+  local i
+  for ((i = 0; i < $2; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 1; done
+  ! kill -0 "$1" 2>/dev/null
+}
+
 missing=()
 # docker.io only when no engine answers and dockerd is absent; debootstrap builds the offline base image.
 if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null 2>&1; then missing+=(docker.io); fi
@@ -21,9 +37,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' and try again" >&2
     exit 1
   fi
-  echo "setup: installing ${missing[*]}" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  with_heartbeat "updating the package lists" apt-get update -qq
+  with_heartbeat "installing ${missing[*]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 scripts/start-docker.sh
@@ -31,6 +47,9 @@ scripts/start-docker.sh
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,ray]' 2>&1 | grep -v "is ignored" || true
+pip_install() {
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,ray]' 2>&1 | grep -v "is ignored" || true
+}
+with_heartbeat "installing Crucible and its Python dependencies into .venv" pip_install
 .venv/bin/python -c "import harness" || { echo "setup: installing Crucible into .venv failed" >&2; exit 1; }
 echo "setup: ready (.venv/bin/crucible)" >&2

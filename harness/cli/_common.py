@@ -36,7 +36,7 @@ def split(values: list[str] | None) -> list[str]:
     return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
 
 
-HEARTBEAT_S = 30.0
+HEARTBEAT_S = 20.0  # well inside the 30 s a log may stay silent (the beat is checked each second)
 
 
 class Live:

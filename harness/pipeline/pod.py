@@ -88,6 +88,7 @@ def run_pod(
     clock = _Clock(result)
     warm = engine.pods.take() if engine.pods is not None else None
     pod = warm.pod if warm is not None else engine.backend.create_pod(run_id, sample_id)
+    evaluation = None
     try:
         clock.lap("pod")
         database = warm.database if warm is not None else start_postgres(pod, engine.images.postgres.tag)
@@ -97,6 +98,8 @@ def run_pod(
         if not pod.intact():
             raise SandboxError(f"pod {pod.pod_id} was stopped from outside (was the engine restarted?)")
     finally:
+        if evaluation is not None:
+            evaluation.pg.close()
         collect_logs(pod, result)
         pod.close()
         clock.lap("teardown")

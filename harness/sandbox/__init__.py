@@ -17,6 +17,7 @@ from harness.sandbox.base import (
     Pod,
     SandboxBackend,
     Stdio,
+    Stream,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Pod",
     "SandboxBackend",
     "Stdio",
+    "Stream",
     "create_backend",
     "limits_from",
 ]

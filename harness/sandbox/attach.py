@@ -1,16 +1,17 @@
 """A running container's stdin and stdout as a byte stream, through the Docker engine's attach API (what
-the gateway relay's tunnel rides on)."""
+the gateway relay's tunnel rides on), and a long-running exec's, through its exec API."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import struct
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from harness.errors import SandboxError
-from harness.sandbox.base import Stdio
+from harness.sandbox.base import Stdio, Stream
 
 
 def attach_stdio(api: Any, container_id: str, name: str) -> Stdio:
@@ -38,18 +39,26 @@ def _raw(attached: Any) -> Any:
     return attached._sock if isinstance(attached, socket.SocketIO) else attached  # type: ignore[attr-defined]
 
 
+def _next_stdout(buffer: bytearray) -> bytes | None:
+    """Take whole frames off the front of ``buffer`` (8-byte headers: stream, 3 zero bytes, length)
+    up to the first non-empty stdout payload, which is returned; None when no whole one is there yet."""
+    while len(buffer) >= 8:
+        stream, size = struct.unpack_from(">BxxxL", buffer)
+        if len(buffer) < 8 + size:
+            return None
+        data = bytes(buffer[8 : 8 + size])
+        del buffer[: 8 + size]
+        if stream == 1 and data:
+            return data
+    return None
+
+
 def _stdout_frames(sock: Any) -> Iterator[bytes]:
     """The stdout payloads of an attached stream (8-byte headers: stream, 3 zero bytes, length)."""
     buffer = bytearray()
     while True:
-        while len(buffer) >= 8:
-            stream, size = struct.unpack_from(">BxxxL", buffer)
-            if len(buffer) < 8 + size:
-                break
-            data = bytes(buffer[8 : 8 + size])
-            del buffer[: 8 + size]
-            if stream == 1 and data:
-                yield data
+        while (data := _next_stdout(buffer)) is not None:
+            yield data
         try:
             chunk = sock.recv(65536)
         except OSError:
@@ -57,3 +66,51 @@ def _stdout_frames(sock: Any) -> Iterator[bytes]:
         if not chunk:
             return
         buffer += chunk
+
+
+def exec_stream(
+    api: Any, container_id: str, name: str, argv: Sequence[str], env: Mapping[str, str], workdir: str | None
+) -> Stream:
+    """``argv`` started by the engine's exec API with stdin attached, on one connection used from the
+    calling thread only (reads wait through the socket's own timeout, so no second thread touches a
+    TLS connection)."""
+    try:
+        exec_id = api.exec_create(
+            container_id, list(argv), stdin=True, environment=dict(env), workdir=workdir
+        )["Id"]
+        sock = _raw(api.exec_start(exec_id, socket=True))
+    except Exception as exc:
+        raise SandboxError(f"starting {argv[0]} in {name} failed: {exc}") from exc
+    buffer = bytearray()
+
+    def read(timeout: float | None) -> bytes:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if (data := _next_stdout(buffer)) is not None:
+                return data
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError(f"{argv[0]} in {name} said nothing for {timeout:g} s")
+            sock.settimeout(left)
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError as exc:
+                raise TimeoutError(f"{argv[0]} in {name} said nothing for {timeout:g} s") from exc
+            except OSError:
+                return b""
+            if not chunk:
+                return b""
+            buffer.extend(chunk)
+
+    def write(data: bytes) -> None:
+        sock.settimeout(30)
+        try:
+            sock.sendall(data)
+        except OSError as exc:
+            raise SandboxError(f"writing to {argv[0]} in {name} failed: {exc}") from exc
+
+    def close() -> None:
+        with contextlib.suppress(Exception):
+            sock.close()
+
+    return Stream(read=read, write=write, close=close)

@@ -61,6 +61,17 @@ class Stdio:
 
 
 @dataclass(frozen=True)
+class Stream:
+    """A process started in a container, kept running: ``write`` feeds its stdin; ``read(timeout)`` gives
+    the next chunk of its stdout (b"" once it has ended), waiting at most ``timeout`` seconds (None: no
+    limit) and raising TimeoutError after that; ``close`` lets go of both (the process then reads EOF)."""
+
+    read: Callable[[float | None], bytes]
+    write: Callable[[bytes], None]
+    close: Callable[[], None]
+
+
+@dataclass(frozen=True)
 class ExecResult:
     exit_code: int
     stdout: bytes
@@ -136,6 +147,13 @@ class Container(Protocol):
 
     def attach(self) -> Stdio:
         """The main process's stdin and stdout (a container started with ``stdin``)."""
+        ...
+
+    def spawn(
+        self, command: Sequence[str], *, env: Mapping[str, str] | None = None, workdir: str | None = None
+    ) -> Stream:
+        """Start ``command`` beside the main process and keep it running, its stdin and stdout open
+        (stderr is discarded); the caller ends it by closing its stdin."""
         ...
 
 

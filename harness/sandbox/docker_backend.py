@@ -20,7 +20,7 @@ from typing import Any
 
 from harness._util.archive import reroot
 from harness.errors import SandboxError
-from harness.sandbox.attach import attach_stdio
+from harness.sandbox.attach import attach_stdio, exec_stream
 from harness.sandbox.base import (
     LABEL_OWNER,
     LABEL_POD,
@@ -32,6 +32,7 @@ from harness.sandbox.base import (
     ExecResult,
     Limits,
     Stdio,
+    Stream,
 )
 from harness.sandbox.labels import remove_labelled
 
@@ -186,6 +187,11 @@ class DockerContainer:
 
     def attach(self) -> Stdio:
         return attach_stdio(self._pod.client.api, self._container.id, self.name)
+
+    def spawn(
+        self, command: Sequence[str], *, env: Mapping[str, str] | None = None, workdir: str | None = None
+    ) -> Stream:
+        return exec_stream(self._pod.client.api, self.id, self.name, command, env or {}, workdir)
 
     def state(self) -> ContainerState:
         try:

@@ -14,6 +14,7 @@ import json
 import os
 import resource
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from harness._util.archive import safe_extract, tar_tree
 from harness.errors import SandboxError
-from harness.sandbox.base import ContainerSpec, ContainerState, ExecResult, Limits, Stdio
+from harness.sandbox.base import ContainerSpec, ContainerState, ExecResult, Limits, Stdio, Stream
 
 LOCAL_ROOT_PREFIX = "crucible-local-"
 BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -164,6 +165,51 @@ class LocalContainer:
 
     def attach(self) -> Stdio:
         raise SandboxError(f"the local backend cannot attach to {self.name!r}: use the docker backend")
+
+    def spawn(
+        self, command: Sequence[str], *, env: Mapping[str, str] | None = None, workdir: str | None = None
+    ) -> Stream:
+        try:
+            proc = subprocess.Popen(
+                list(command),
+                cwd=self.map(workdir or self._spec.workdir),
+                env={**self._env, **(env or {})},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_limiter(self._limits),
+            )
+        except OSError as exc:
+            raise SandboxError(f"starting {command[0]} in {self.name} failed: {exc}") from exc
+        assert proc.stdin is not None and proc.stdout is not None
+        stdin, stdout = proc.stdin, proc.stdout.fileno()
+
+        def read(timeout: float | None) -> bytes:
+            ready, _, _ = select.select([stdout], [], [], timeout)
+            if not ready:
+                raise TimeoutError(f"{command[0]} in {self.name} said nothing for {timeout:g} s")
+            return os.read(stdout, 65536)
+
+        def write(data: bytes) -> None:
+            try:
+                stdin.write(data)
+                stdin.flush()
+            except OSError as exc:
+                raise SandboxError(f"writing to {command[0]} in {self.name} failed: {exc}") from exc
+
+        def close() -> None:
+            with contextlib.suppress(OSError):
+                stdin.close()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                proc.wait()
+            with contextlib.suppress(OSError):
+                proc.stdout.close()  # type: ignore[union-attr]
+
+        return Stream(read=read, write=write, close=close)
 
     def stop(self) -> None:
         if self._main is not None:

@@ -149,3 +149,19 @@ def test_files_are_in_place_before_the_command_starts(pod: Any, image: str) -> N
         time.sleep(0.1)
     assert svc.state().exit_code == 0
     assert svc.logs() == "before start\n"
+
+
+def test_spawned_process_streams_both_ways_and_ends_with_its_stdin(pod: Any, image: str) -> None:
+    box = pod.add(ContainerSpec(name="box", image=image))
+    stream = box.spawn(["sh", "-c", 'while read -r line; do echo "got $line"; done; echo bye >&2'])
+    stream.write(b"one\n")
+    assert stream.read(30) == b"got one\n"
+    with pytest.raises(TimeoutError):
+        stream.read(0.5)  # nothing asked, nothing said
+    stream.write(b"two\n")
+    assert stream.read(30) == b"got two\n"
+    stream.close()
+    deadline = time.monotonic() + 20  # the loop ends once its stdin is closed
+    while box.exec("ps -eo args | grep -c '[w]hile read'").out.strip() != "0":
+        assert time.monotonic() < deadline, "the spawned process outlived its closed stdin"
+        time.sleep(0.2)

@@ -128,7 +128,11 @@ def database(docker_backend: Any, images: Any) -> Iterator[PgClient]:
     try:
         postgres = start_postgres(pod, images.postgres.tag)
         tester = pod.add(ContainerSpec(name="tester", image=images.runtime.tag, user="sandbox"))
-        yield PgClient(tester, postgres.superuser_url)
+        client = PgClient(tester, postgres.superuser_url)
+        try:
+            yield client
+        finally:
+            client.close()
     finally:
         pod.close()
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from harness.fixtures import BackfillCheck, Fixture
 from harness.records.migrations import BackfillCheckResult, BackfillReport
-from harness.sandbox import ExecResult
 from harness.score.migrations.drivers import Command, Driver, Node
 from harness.score.migrations.pgclient import PgClient
 from harness.score.migrations.rowdiff import compare_rows
@@ -78,18 +77,11 @@ def _kept_columns(before: Snapshot, after: Snapshot) -> dict[str, list[str]]:
     return kept
 
 
-def run_backfill(
-    driver: Driver, pg: PgClient, app_url_base: str, timeout: float, fixture: Fixture
-) -> BackfillReport:
-    """The backfill round trip on a database of its own."""
+def run_backfill(driver: Driver, pg: PgClient, command: Command, fixture: Fixture) -> BackfillReport:
+    """The backfill round trip on a database of its own (``BACKFILL_DB``, which ``command`` migrates)."""
     base = _base(fixture)
     pg.create_database(BACKFILL_DB)
     db = pg.on(BACKFILL_DB)
-    env = {"DATABASE_URL": f"{app_url_base}/{BACKFILL_DB}"}
-
-    def command(argv: list[str]) -> ExecResult:
-        return driver.migrate.exec(argv, timeout=timeout, env=env)
-
     error = load_existing(driver, db, command, fixture)
     if error:
         return BackfillReport(base_revision=base, error=error)

@@ -1,5 +1,7 @@
-"""Migration tools a workspace may use, each driven through its own command line inside the pod's
-migrate container: the revision graph in apply order, and commands to move one step up or down."""
+"""Migration tools a workspace may use, each driven through its own command lines inside the pod's
+migrate container: the revision graph in apply order, and commands to move one step up or down. The
+command lines are given to a ``Command`` (in the checks, one long-lived process per database runs them
+in-process: ``session.py``)."""
 
 from __future__ import annotations
 
@@ -73,7 +75,7 @@ class Driver(Protocol):
     tool: str
     migrate: Container
 
-    def graph(self) -> Graph: ...
+    def graph(self, command: Command) -> Graph: ...
 
     def up_to(self, command: Command, node: Node) -> ExecResult: ...
 
@@ -100,10 +102,8 @@ class AlembicDriver:
     def __init__(self, migrate: Container, timeout: float) -> None:
         self.migrate, self.timeout = migrate, timeout
 
-    def graph(self) -> Graph:
-        graph = _read_graph(
-            self.migrate.exec(["python", "-c", ALEMBIC_GRAPH], timeout=self.timeout), self.tool
-        )
+    def graph(self, command: Command) -> Graph:
+        graph = _read_graph(command(["python", "-c", ALEMBIC_GRAPH]), self.tool)
         conflicts = [] if len(graph.heads) <= 1 else [f"{len(graph.heads)} heads: {', '.join(graph.heads)}"]
         return Graph(graph.heads, conflicts, graph.nodes)
 
@@ -126,9 +126,8 @@ class DjangoDriver:
     def __init__(self, migrate: Container, timeout: float) -> None:
         self.migrate, self.timeout = migrate, timeout
 
-    def graph(self) -> Graph:
-        command = ["python", "manage.py", "shell", "-c", DJANGO_GRAPH]
-        return _read_graph(self.migrate.exec(command, timeout=self.timeout), self.tool)
+    def graph(self, command: Command) -> Graph:
+        return _read_graph(command(["python", "manage.py", "shell", "-c", DJANGO_GRAPH]), self.tool)
 
     def up_to(self, command: Command, node: Node) -> ExecResult:
         app, name = node.id.split(".", 1)
@@ -144,7 +143,7 @@ class DjangoDriver:
     def all_down(self, command: Command) -> ExecResult:
         """Every app back to zero, dependants first (the reverse of the apply order)."""
         apps: list[str] = []
-        for node in reversed(self.graph().nodes):
+        for node in reversed(self.graph(command).nodes):
             app = node.id.split(".", 1)[0]
             if app not in apps:
                 apps.append(app)

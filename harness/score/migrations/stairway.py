@@ -7,6 +7,7 @@ upgrade, downgrade or second upgrade fails; the revisions after it are recorded 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from harness.errors import SubmissionError
@@ -60,24 +61,21 @@ def _round_trip(
     return RevisionCheck(**check, upgrade_ok=True, downgrade_ok=True, reupgrade_ok=True), True
 
 
-def run_stairway(driver: Driver, pg: PgClient, app_url_base: str, timeout: float) -> MigrationReport:
+def run_stairway(driver: Driver, pg: PgClient, steps: Callable[[str], Command]) -> MigrationReport:
     """Check the workspace's migration history on two fresh databases of the pod: a plain
-    empty -> all applied -> all reverted, then the per-revision stairway. ``app_url_base`` is the app
-    role's URL without the database name."""
+    empty -> all applied -> all reverted, then the per-revision stairway. ``steps(database)`` runs
+    migration command lines against that database."""
     started = time.monotonic()
-
-    def command_on(database: str) -> Command:
-        env = {"DATABASE_URL": f"{app_url_base}/{database}"}
-        return lambda argv: driver.migrate.exec(argv, timeout=timeout, env=env)
-
+    pg.create_database(STAIRWAY_DB)
+    db, command = pg.on(STAIRWAY_DB), steps(STAIRWAY_DB)
     try:
-        graph = driver.graph()
+        graph = driver.graph(command)
     except SubmissionError as exc:
         return MigrationReport(
             tool=driver.tool, error=exc.message, seconds=round(time.monotonic() - started, 3)
         )
     pg.create_database(PLAIN_DB)
-    plain, plain_command = pg.on(PLAIN_DB), command_on(PLAIN_DB)
+    plain, plain_command = pg.on(PLAIN_DB), steps(PLAIN_DB)
     empty = plain.snapshot().without_version_tables()
     to_head = driver.all_up(plain_command)
     error, base_clean = "", False
@@ -90,8 +88,6 @@ def run_stairway(driver: Driver, pg: PgClient, app_url_base: str, timeout: float
             base_clean, base_diff = compare_base(empty, plain.snapshot())
         else:
             base_diff = [f"reverting every migration failed: {to_base.gist()}"]
-    pg.create_database(STAIRWAY_DB)
-    db, command = pg.on(STAIRWAY_DB), command_on(STAIRWAY_DB)
     previous = db.snapshot()
     checks: list[RevisionCheck] = []
     for index, node in enumerate(graph.nodes):

@@ -1,20 +1,28 @@
-"""Runs INSIDE a pod (tester container), with only the standard library and psycopg: prints a JSON
-snapshot of the public schema read from PostgreSQL's catalog, or seeds/reads rows for data checks (the
-rows it seeds come from pgseed.py, which must sit beside it).
+"""Runs INSIDE a pod (tester container), with only the standard library and psycopg: one long-lived
+process per database that reads PostgreSQL's catalog into a JSON snapshot of the public schema, seeds
+and reads rows for the data checks (the rows it seeds come from pgseed.py, which must sit beside it),
+runs SQL scripts and queries, and creates fresh databases.
 
-    python pgsnap.py snapshot DATABASE_URL
-    python pgsnap.py seed DATABASE_URL ROWS OFFSET   -> {"written": {table: [row, ...]}, "skipped": {...}}
-    python pgsnap.py rows DATABASE_URL TABLES_JSON         -> {"table": [{col: value}, ...]}
-    python pgsnap.py script DATABASE_URL FILE.sql          -> {"error": ""} (one transaction)
-    python pgsnap.py queries DATABASE_URL FILE.json        -> [{"rows": [[...]]} | {"error": "..."}]
+    python pgsnap.py DATABASE_URL
+
+It says {"pid": N}, then answers each JSON-line request {"action": A, "args": [...]} with
+{"result": ...} or {"error": "..."}, on a new connection each:
+
+    snapshot                        -> the schema snapshot
+    seed ROWS OFFSET                -> {"written": {table: [row, ...]}, "skipped": {...}}
+    rows {table: [column, ...]}     -> {table: [{column: value}, ...]}
+    script SQL                      -> {"error": ""} (one transaction)
+    queries [SQL, ...]              -> [{"rows": [[...]]} | {"error": "..."}] (nothing kept)
+    create_database NAME            -> {} (dropped first when it exists; owned by the app role)
 """
 
 import datetime
 import decimal
 import json
+import os
 import sys
 import uuid
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -174,21 +182,42 @@ class _Rollback(Exception):
     pass
 
 
+ACTIONS: dict[str, Callable[[psycopg.Connection[Any], list[Any]], Any]] = {
+    "snapshot": lambda conn, args: snapshot(conn),
+    "seed": lambda conn, args: seed(conn, int(args[0]), int(args[1])),
+    "rows": lambda conn, args: read_rows(conn, args[0]),
+    "script": lambda conn, args: run_script(conn, args[0]),
+    "queries": lambda conn, args: run_queries(conn, args[0]),
+    "create_database": lambda conn, args: create_database(conn, args[0]),
+}
+
+
+def create_database(conn: psycopg.Connection[Any], name: str) -> dict[str, Any]:
+    """A fresh, empty database owned by the app role (dropped first when it exists)."""
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    conn.execute(sql.SQL("CREATE DATABASE {} OWNER app").format(sql.Identifier(name)))
+    return {}
+
+
+def serve(url: str) -> None:
+    """Answer JSON requests {"action", "args"} one line each, on a new connection each, until stdin
+    ends: {"result": ...} or {"error": "..."}. The first line says this process's pid."""
+    answers = sys.stdout
+    answers.write(json.dumps({"pid": os.getpid()}) + "\n")
+    answers.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                answer = {"result": ACTIONS[request["action"]](conn, request.get("args", []))}
+        except Exception as exc:
+            answer = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
 def main() -> None:
-    action, url = sys.argv[1], sys.argv[2]
-    with psycopg.connect(url, autocommit=True) as conn:
-        if action == "snapshot":
-            print(json.dumps(snapshot(conn)))
-        elif action == "seed":
-            print(json.dumps(seed(conn, int(sys.argv[3]), int(sys.argv[4]))))
-        elif action == "rows":
-            print(json.dumps(read_rows(conn, json.loads(sys.argv[3]))))
-        elif action == "script":
-            print(json.dumps(run_script(conn, Path(sys.argv[3]).read_text())))
-        elif action == "queries":
-            print(json.dumps(run_queries(conn, json.loads(Path(sys.argv[3]).read_text()))))
-        else:
-            raise SystemExit(f"unknown action {action}")
+    serve(sys.argv[1])
 
 
 if __name__ == "__main__":
