@@ -4,10 +4,12 @@ the gateway relay's tunnel rides on), and a long-running exec's, through its exe
 from __future__ import annotations
 
 import contextlib
+import queue
 import socket
 import struct
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from harness.errors import SandboxError
@@ -82,6 +84,7 @@ def exec_stream(
     except Exception as exc:
         raise SandboxError(f"starting {argv[0]} in {name} failed: {exc}") from exc
     buffer = bytearray()
+    receive = _receiver(sock, f"{argv[0]} in {name}")
 
     def read(timeout: float | None) -> bytes:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -91,19 +94,14 @@ def exec_stream(
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise TimeoutError(f"{argv[0]} in {name} said nothing for {timeout:g} s")
-            sock.settimeout(left)
-            try:
-                chunk = sock.recv(65536)
-            except TimeoutError as exc:
-                raise TimeoutError(f"{argv[0]} in {name} said nothing for {timeout:g} s") from exc
-            except OSError:
-                return b""
+            chunk = receive(left)
             if not chunk:
                 return b""
             buffer.extend(chunk)
 
     def write(data: bytes) -> None:
-        sock.settimeout(30)
+        if not hasattr(sock, "proc"):
+            sock.settimeout(30)
         try:
             sock.sendall(data)
         except OSError as exc:
@@ -114,3 +112,44 @@ def exec_stream(
             sock.close()
 
     return Stream(read=read, write=write, close=close)
+
+
+def _receiver(sock: Any, what: str) -> Callable[[float | None], bytes]:
+    """``receive(timeout)``: the next bytes off the connection (b"" at its end), or TimeoutError. A
+    socket waits through its own timeout. The SDK's ssh connection is an ssh client's pipes, whose
+    ``recv`` blocks until it has all it asked for and ignores timeouts: a thread reads those pipes
+    (no TLS there to share between threads) into a queue that is waited on instead."""
+    if not hasattr(sock, "proc"):
+
+        def from_socket(timeout: float | None) -> bytes:
+            sock.settimeout(timeout)
+            try:
+                return bytes(sock.recv(65536))
+            except TimeoutError as exc:
+                raise TimeoutError(f"{what} said nothing for {timeout:g} s") from exc
+            except OSError:
+                return b""
+
+        return from_socket
+    chunks: queue.Queue[bytes] = queue.Queue()
+    stdout = sock.proc.stdout
+
+    def pump() -> None:
+        while True:
+            try:
+                chunk = stdout.read1(65536)
+            except (OSError, ValueError):
+                chunk = b""
+            chunks.put(chunk)
+            if not chunk:
+                return
+
+    threading.Thread(target=pump, name="ssh-exec-reader", daemon=True).start()
+
+    def from_pipe(timeout: float | None) -> bytes:
+        try:
+            return chunks.get(timeout=timeout)
+        except queue.Empty as exc:
+            raise TimeoutError(f"{what} said nothing for {timeout:g} s") from exc
+
+    return from_pipe
