@@ -23,7 +23,7 @@ def prepare_existing(migrate: Container, app_db: PgClient, tool: str, fixture: F
             "migration history"
         )
     timeout = fixture.spec.timeouts.migrate_s
-    driver = DRIVERS.get(tool)(migrate, timeout)
+    driver = DRIVERS.get(tool)()
     return load_existing(driver, app_db, lambda argv: migrate.exec(argv, timeout=timeout), fixture)
 
 
@@ -34,7 +34,7 @@ def check_migrations(
     ``app_url_base`` is the app role's URL without a database name. Each database's migration steps
     run in one long-lived process of its own (``session.Steps``), closed before this returns."""
     timeout = fixture.spec.timeouts.migrate_s
-    driver = DRIVERS.get(tool)(migrate, timeout)
+    driver = DRIVERS.get(tool)()
     install_stepper(migrate)
     sessions: dict[str, Steps] = {}
 

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from harness._util.registry import Registry
 from harness.errors import SubmissionError
-from harness.sandbox import Container, ExecResult
+from harness.sandbox import ExecResult
 
 ALEMBIC_GRAPH = """
 import json
@@ -73,7 +73,6 @@ Command = Callable[[list[str]], ExecResult]
 
 class Driver(Protocol):
     tool: str
-    migrate: Container
 
     def graph(self, command: Command) -> Graph: ...
 
@@ -99,9 +98,6 @@ def _read_graph(result: ExecResult, tool: str) -> Graph:
 class AlembicDriver:
     tool = "alembic"
 
-    def __init__(self, migrate: Container, timeout: float) -> None:
-        self.migrate, self.timeout = migrate, timeout
-
     def graph(self, command: Command) -> Graph:
         graph = _read_graph(command(["python", "-c", ALEMBIC_GRAPH]), self.tool)
         conflicts = [] if len(graph.heads) <= 1 else [f"{len(graph.heads)} heads: {', '.join(graph.heads)}"]
@@ -122,9 +118,6 @@ class AlembicDriver:
 
 class DjangoDriver:
     tool = "django"
-
-    def __init__(self, migrate: Container, timeout: float) -> None:
-        self.migrate, self.timeout = migrate, timeout
 
     def graph(self, command: Command) -> Graph:
         return _read_graph(command(["python", "manage.py", "shell", "-c", DJANGO_GRAPH]), self.tool)
@@ -155,6 +148,6 @@ class DjangoDriver:
         return result
 
 
-DRIVERS: Registry[Callable[[Container, float], Driver]] = Registry("migration tool", "[migrations] tool")
+DRIVERS: Registry[Callable[[], Driver]] = Registry("migration tool", "[migrations] tool")
 DRIVERS.add("alembic", AlembicDriver)
 DRIVERS.add("django", DjangoDriver)
