@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,7 +154,10 @@ def test_files_are_in_place_before_the_command_starts(pod: Any, image: str) -> N
 
 def test_spawned_process_streams_both_ways_and_ends_with_its_stdin(pod: Any, image: str) -> None:
     box = pod.add(ContainerSpec(name="box", image=image))
-    stream = box.spawn(["sh", "-c", 'while read -r line; do echo "got $line"; done; echo bye >&2'])
+    # A marker of its own: the local backend's `ps` sees every process on the host, containers' included.
+    marker = f"spawned-{secrets.token_hex(6)}"
+    loop = f': {marker}; while read -r line; do echo "got $line"; done; echo bye >&2'
+    stream = box.spawn(["sh", "-c", loop])
     stream.write(b"one\n")
     assert stream.read(30) == b"got one\n"
     with pytest.raises(TimeoutError):
@@ -162,6 +166,6 @@ def test_spawned_process_streams_both_ways_and_ends_with_its_stdin(pod: Any, ima
     assert stream.read(30) == b"got two\n"
     stream.close()
     deadline = time.monotonic() + 20  # the loop ends once its stdin is closed
-    while box.exec("ps -eo args | grep -c '[w]hile read'").out.strip() != "0":
+    while box.exec(f"ps -eo args | grep -c '[{marker[0]}]{marker[1:]}'").out.strip() != "0":
         assert time.monotonic() < deadline, "the spawned process outlived its closed stdin"
         time.sleep(0.2)
