@@ -93,6 +93,27 @@ class Price(_Section):
 
 
 Runtime = Literal["loop", "claude-code"]
+ServerTool = Literal[
+    "web_search", "web_fetch", "code_execution", "mcp", "tool_search", "url_sources", "files"
+]
+
+
+class GatewaySettings(_Section):
+    """Each sample's model gateway: what its requests may ask of the API, and what one sample may hold."""
+
+    server_tools: list[ServerTool] = Field(
+        default_factory=list,
+        description="server-side features the API may run for the agent (it reaches the internet for it: "
+        "web_search, web_fetch, code_execution, mcp, tool_search, url_sources, files); none by default; "
+        "each changes what is measured, and every sample records what it allowed",
+    )
+    extra_betas: list[str] = Field(
+        default_factory=list, description="anthropic-beta families allowed beside the built-in list"
+    )
+    max_body_mb: float = Field(32.0, gt=0, le=256, description="the largest request body (the API's is 32)")
+    max_connections: int = Field(32, ge=2, le=1000, description="connections held at once; beyond: 503")
+    idle_timeout_s: float = Field(60.0, gt=0, description="a connection idle longer is closed")
+    read_timeout_s: float = Field(60.0, gt=0, description="a request's head and body must arrive within it")
 
 
 class ClaudeCodeSettings(_Section):
@@ -114,6 +135,7 @@ class AgentSettings(_Section):
         "several: each variant runs in each",
     )
     claude_code: ClaudeCodeSettings = Field(default_factory=ClaudeCodeSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     provider: Literal["anthropic", "replay"] | None = Field(
         None, description="unset: anthropic when ANTHROPIC_API_KEY is set, else replay"
     )
@@ -141,6 +163,10 @@ class AgentSettings(_Section):
     prices_taken: str = "2026-11-26"
     cache_write_multiplier: float = 1.25
     cache_read_multiplier: float = 0.1
+    server_tool_prices: dict[str, float] = Field(
+        default_factory=lambda: {"web_search_requests": 0.01, "web_fetch_requests": 0.0},
+        description="dollars per use of a server-side tool, by its key in the answer's usage.server_tool_use",
+    )
     max_turns: int = Field(80, ge=1)
     max_tokens: int = Field(3_000_000, ge=1, description="input + output tokens over the whole sample")
     max_dollars: float = Field(10.0, gt=0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,9 @@ class Answer:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     hold: threading.Event | None = None  # streamed: wait for it after the first event
+    cut_after: int | None = None  # streamed: drop the connection after this many events
+    echo_headers: bool = False  # put the request's headers into the answer's body (as some errors do)
+    delay_s: float = 0.0  # wait this long before answering
 
 
 @dataclass
@@ -98,15 +102,23 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 self._send(200, json.dumps({"input_tokens": 42}).encode(), "application/json")
                 return
             answer = api.next_answer(seen)
+            time.sleep(answer.delay_s)
             payload = answer.message or {}
+            if answer.echo_headers:
+                payload = {**payload, "echo": dict(seen.headers)}
             if answer.status != 200 or not body.get("stream"):
                 self._send(answer.status, json.dumps(payload).encode(), "application/json", answer.headers)
                 return
             self.send_response(200)
+            for key, value in answer.headers.items():
+                self.send_header(key, value)
             self.send_header("content-type", "text/event-stream")
             self.send_header("transfer-encoding", "chunked")
             self.end_headers()
             for index, event in enumerate(encode_events(payload).split(b"\n\n")[:-1]):
+                if index == answer.cut_after:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 chunk = event + b"\n\n"
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.wfile.flush()

@@ -13,6 +13,7 @@ from pathlib import Path
 from harness._util.archive import safe_extract, tar_files
 from harness.agents.claude_code import SOCKET_DIR, Recorder, agent_file, environment, run_claude_code
 from harness.agents.gateway import Budgets, Gateway, Ledger, Upstream
+from harness.agents.gateway.policy import DEFAULT_BETAS, Policy
 from harness.agents.gateway.relay import VOLUME, start_relay
 from harness.agents.gateway.sources import ModelSource
 from harness.agents.loop import AgentRequest, run_agent
@@ -20,6 +21,7 @@ from harness.agents.providers import GatewayClient, ProviderError
 from harness.agents.task import task_text
 from harness.agents.tools import TOOLBOX_DIR, WORKSPACE, ToolRunner, toolbox_archive
 from harness.agents.variants import Variant, resolve_model
+from harness.config import AgentSettings
 from harness.errors import SandboxError
 from harness.fixtures import Fixture
 from harness.pipeline.engine import Engine
@@ -123,14 +125,16 @@ def _run_agent(sample: _Sample, source: ModelSource) -> tuple[AgentOutcome, Cont
     settings = sample.engine.config.agent
     upstream = source.upstream()
     ledger = Ledger(Budgets.of(settings), settings.prices, settings)
+    policy = sample_policy(settings, sample.fixture)
     run_in = _in_claude_code if sample.variant.runtime == "claude-code" else _in_loop
     try:
         with tempfile.TemporaryDirectory(prefix="crucible-gw-") as sockets:
             os.chmod(sockets, 0o755)  # noqa: S103 - the sandbox user must reach the socket inside
             socket = Path(sockets) / "api.sock"
             models = frozenset({sample.model})
-            with Gateway(socket, upstream, ledger, models, sample.folder, source.recorder()) as gateway:
-                ran = run_in(sample, gateway)
+            recorder = source.recorder()
+            with Gateway(socket, upstream, ledger, models, sample.folder, recorder, policy) as gateway:
+                outcome, container = run_in(sample, gateway)
     except ProviderError as failed:
         raise (_replay_mismatch(upstream) or failed) from None
     finally:
@@ -138,7 +142,14 @@ def _run_agent(sample: _Sample, source: ModelSource) -> tuple[AgentOutcome, Cont
             close()
     if mismatch := _replay_mismatch(upstream):
         raise mismatch
-    return ran
+    return outcome.model_copy(update={"server_tools": sorted(policy.server_tools)}), container
+
+
+def sample_policy(settings: AgentSettings, fixture: Fixture) -> Policy:
+    """What the sample's requests may ask of the API: the run's gateway settings and the fixture's opt-ins."""
+    tools = frozenset(settings.gateway.server_tools) | frozenset(fixture.spec.server_tools)
+    betas = frozenset(DEFAULT_BETAS) | frozenset(settings.gateway.extra_betas)
+    return Policy(tools, betas, settings.max_output_tokens)
 
 
 def generate(

@@ -29,6 +29,7 @@ from harness.agents.variants import Variant, resolve_model
 from harness.errors import StoreError
 from harness.fixtures import Fixture
 from harness.pipeline.engine import Engine
+from harness.pipeline.generate import sample_policy
 from harness.records import Check, Record, Reuse, SampleRecord, SampleStatus
 from harness.store import RunDir
 from harness.workspace import pack
@@ -99,6 +100,8 @@ def generation_key(
     budgets = settings.model_dump(
         include={"max_turns", "max_tokens", "max_dollars", "wall_time_s", "max_output_tokens"}
     )
+    policy = sample_policy(settings, fixture)  # what the API may do for the agent changes what is measured
+    budgets["policy"] = [sorted(policy.server_tools), sorted(policy.betas)]
     starter = pack(fixture.starter)[1] if fixture.starter is not None else ""
     agent_facing = [task_text(fixture), starter, json.dumps(fixture.spec.env, sort_keys=True)]
     return _digest(

@@ -7,7 +7,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Decision = Literal["forwarded", "refused:path", "refused:model", "refused:budget", "refused:body", "failed"]
+Decision = Literal[
+    "forwarded",
+    "refused:path",  # not an endpoint the sandbox may use
+    "refused:model",  # a model outside the allowlist
+    "refused:budget",  # a budget of the sample is used up
+    "refused:body",  # not a readable JSON request
+    "refused:policy",  # asks for something the request policy forbids (server tools, URL sources, betas)
+    "refused:limit",  # beyond a limit of the connection (size, connections at once, time)
+    "refused:http",  # malformed HTTP
+    "failed",
+]
 
 
 class GatewayLogLine(BaseModel):
@@ -20,6 +30,7 @@ class GatewayLogLine(BaseModel):
     model: str | None = None
     credentials_dropped: list[str] = []
     key_added: bool = False
+    server_tools: list[str] = []  # server-side tools the request used (only when allowed)
     reason: str = ""
 
 

@@ -27,13 +27,22 @@ class Usage(BaseModel):
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    server_tools: dict[str, int] = Field(
+        default_factory=dict, description="server-side tool uses by kind (web_search_requests, ...)"
+    )
 
     def plus(self, usage: dict[str, Any]) -> Usage:
+        """This usage and one answer's ``usage`` object (as the API reports it; hostile values count 0)."""
+        tools = dict(self.server_tools)
+        used = usage.get("server_tool_use")
+        for kind, count in used.items() if isinstance(used, dict) else []:
+            tools[str(kind)[:64]] = tools.get(str(kind)[:64], 0) + _count(count)
         return Usage(
-            input_tokens=self.input_tokens + int(usage.get("input_tokens") or 0),
-            output_tokens=self.output_tokens + int(usage.get("output_tokens") or 0),
-            cache_read_tokens=self.cache_read_tokens + int(usage.get("cache_read_input_tokens") or 0),
-            cache_write_tokens=self.cache_write_tokens + int(usage.get("cache_creation_input_tokens") or 0),
+            input_tokens=self.input_tokens + _count(usage.get("input_tokens")),
+            output_tokens=self.output_tokens + _count(usage.get("output_tokens")),
+            cache_read_tokens=self.cache_read_tokens + _count(usage.get("cache_read_input_tokens")),
+            cache_write_tokens=self.cache_write_tokens + _count(usage.get("cache_creation_input_tokens")),
+            server_tools={k: v for k, v in tools.items() if v},
         )
 
     @property
@@ -46,9 +55,21 @@ class Usage(BaseModel):
             self.input_tokens * per_token_in
             + self.cache_write_tokens * per_token_in * settings.cache_write_multiplier
             + self.cache_read_tokens * per_token_in * settings.cache_read_multiplier
-            + self.output_tokens * per_token_out,
+            + self.output_tokens * per_token_out
+            + sum(
+                n * settings.server_tool_prices.get(k, UNLISTED_TOOL_PRICE)
+                for k, n in self.server_tools.items()
+            ),
             6,
         )
+
+
+UNLISTED_TOOL_PRICE = 0.01  # dollars a use of a server tool the price table does not list
+
+
+def _count(value: Any) -> int:
+    """A token count from an answer: a non-negative int, else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 class AgentOutcome(BaseModel):
@@ -72,6 +93,10 @@ class AgentOutcome(BaseModel):
     reported_dollars: float | None = Field(None, description="claude-code: the CLI's own total, beside ours")
     exit_code: int | None = Field(
         None, description="claude-code: the CLI's exit status (None: killed at the limit)"
+    )
+    server_tools: list[str] = Field(
+        default_factory=list,
+        description="server-side tools the gateway let the API run for this sample (none: no egress)",
     )
 
     @property

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from harness.agents.gateway import Budgets, Gateway, HttpUpstream, Ledger
+from harness.agents.gateway.policy import Policy
 from harness.agents.gateway.sse import MessageAssembler, encode_events
 from harness.config import AgentSettings
 from harness.records.gateway import Exchange, GatewayLogLine
@@ -56,12 +57,18 @@ class Running:
 
 
 @contextmanager
-def started(tmp_path: Path, **limits: float) -> Iterator[Running]:
-    ledger = Ledger(budgets(**limits), SETTINGS.prices, SETTINGS)
+def started(
+    tmp_path: Path,
+    policy: Policy | None = None,
+    settings: AgentSettings = SETTINGS,
+    base_url: str | None = None,
+    **limits: float,
+) -> Iterator[Running]:
+    ledger = Ledger(budgets(**limits), settings.prices, settings)
     with fake_api() as api:
-        upstream = HttpUpstream(api.url, KEY, max_retries=3, timeout_s=30)
+        upstream = HttpUpstream(base_url or api.url, KEY, max_retries=3, timeout_s=30)
         with Gateway(
-            tmp_path / "sock" / "api.sock", upstream, ledger, frozenset({MODEL}), tmp_path
+            tmp_path / "sock" / "api.sock", upstream, ledger, frozenset({MODEL}), tmp_path, policy=policy
         ) as gateway:
             yield Running(api, gateway, tmp_path)
         upstream.close()
@@ -163,9 +170,13 @@ def refused_after_two(running: Running) -> None:
 
 
 def test_the_dollar_budget_counts_the_price_of_each_answer(tmp_path: Path) -> None:
-    with started(tmp_path, dollars=0.001) as running:
-        running.api.then = lambda _seen: text_message("long", output_tokens=40)  # 0.0009 $ each
-        assert [running.post(ask()).status_code for _ in range(3)] == [200, 200, 400]
+    # each answer costs $0.0009 (100 tokens in, 40 out); each request reserves its input estimate (about
+    # 1,060 tokens at $3.75 a million, $0.004) and its max_tokens (100 at $15 a million, $0.0015), so a
+    # fourth request no longer fits in $0.0075 once three answers ($0.0027) are paid
+    with started(tmp_path, dollars=0.0075) as running:
+        running.api.then = lambda _seen: text_message("long", output_tokens=40)
+        assert [running.post(ask()).status_code for _ in range(4)] == [200, 200, 200, 400]
+        assert running.gateway.ledger.dollars == pytest.approx(0.0027)
         assert running.gateway.ledger.stopped_by == "budget:dollars"
 
 

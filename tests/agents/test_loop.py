@@ -164,10 +164,12 @@ def test_malformed_tool_calls_become_tool_errors(tmp_path: Path) -> None:
     ("overrides", "stop", "turns"),
     [
         ({"max_turns": 2}, "budget:requests", 2),
-        # 1000 in at $3/M and 500 out at $15/M: $0.0105 the first answer, over the budget at once
-        ({"max_dollars": 0.005}, "budget:dollars", 1),
-        # 1500 tokens an answer: the third request is refused at 3000
-        ({"max_tokens": 3000}, "budget:tokens", 2),
+        # the first request's worst case (its input estimate, and max_tokens clamped to what is left)
+        # cannot fit in $0.005 with 1,024 output tokens: refused before anything is spent
+        ({"max_dollars": 0.005}, "budget:dollars", 0),
+        # 1500 tokens an answer; each request reserves its input estimate (half its bytes and 1,000)
+        # and at least 1,024 output tokens: the seventh (about 2,100 + 1,024) no longer fits in 12,000
+        ({"max_tokens": 12_000}, "budget:tokens", 6),
     ],
 )
 def test_the_gateway_stops_the_sample_at_its_budget(
@@ -177,6 +179,8 @@ def test_the_gateway_stops_the_sample_at_its_budget(
         outcome = loop.run()
     assert outcome.stop == stop and outcome.turns == turns and outcome.budget_hit
     assert loop.ledger.stopped_by == stop and len(loop.requests) == turns
+    assert loop.ledger.usage.total <= loop.ledger.budgets.tokens
+    assert loop.ledger.dollars <= loop.ledger.budgets.dollars
 
 
 def test_max_tokens_asks_to_continue_and_pause_turn_resumes(tmp_path: Path) -> None:

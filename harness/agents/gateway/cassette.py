@@ -126,6 +126,7 @@ class CassetteUpstream:
     """Serves a cassette's answers in order, each only to the request it was recorded for."""
 
     key_added = False
+    secrets: tuple[str, ...] = ()
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness._util.archive import tar_files
 from harness.agents.gateway import relay_inside
-from harness.agents.gateway.relay_inside import CLOSE, DATA, HEADER, OPEN, READY
+from harness.agents.gateway.relay_inside import CLOSE, DATA, EOF, HEADER, OPEN, READY
 from harness.errors import SandboxError
 from harness.sandbox import ContainerSpec, Limits, Pod, Stdio
 
@@ -22,6 +22,7 @@ VOLUME = "gateway"
 PROGRAM_DIR = "/opt/crucible-relay"
 RELAY_LIMITS = Limits(memory_mb=128, cpus=0.5, pids=64, exec_timeout_s=30, output_cap_bytes=100_000)
 READY_TIMEOUT_S = 60.0
+MAX_FRAME = 1_000_000  # the relay sends at most 64 kB a frame; a larger one means a broken stream
 
 
 class Tunnel:
@@ -67,6 +68,8 @@ class Tunnel:
                 buffer += chunk
                 while len(buffer) >= HEADER.size:
                     cid, kind, size = HEADER.unpack_from(buffer)
+                    if size > MAX_FRAME:
+                        raise ValueError(f"a frame of {size} bytes from the relay")
                     if len(buffer) < HEADER.size + size:
                         break
                     data = bytes(buffer[HEADER.size : HEADER.size + size])
@@ -95,6 +98,12 @@ class Tunnel:
                     target.sendall(data)
                 except OSError:
                     self._send(cid, CLOSE)
+        elif kind == EOF:  # the client sent all it will: the gateway's answer may still come back
+            with self._lock:
+                target = self._conns.get(cid)
+            if target is not None:
+                with contextlib.suppress(OSError):
+                    target.shutdown(socket.SHUT_WR)
         elif kind == CLOSE:
             with self._lock:
                 closing = self._conns.pop(cid, None)
@@ -102,7 +111,8 @@ class Tunnel:
                 _shut(closing)
 
     def _pump(self, cid: int, conn: socket.socket) -> None:
-        """The gateway's answers on connection ``cid``, back to the relay as they come."""
+        """The gateway's answers on connection ``cid``, back to the relay as they come; once the gateway
+        ends the connection, the relay closes the client's."""
         with contextlib.suppress(OSError):
             while data := conn.recv(65536):
                 self._send(cid, DATA, data)

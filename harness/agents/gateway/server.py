@@ -2,133 +2,58 @@
 traffic leaves a sandbox. The socket's folder is bind-mounted into the workspace container; the sandbox has
 no network and no key.
 
-What it does with each request:
+What it does with each request (connection.py bounds the connections and bodies, policy.py decides what a
+request may ask for, answer.py sanitises what comes back):
 - only `HEAD /` (the CLI's pre-connect), `POST /v1/messages` and `POST /v1/messages/count_tokens` pass;
-  anything else gets 403, and so does a model outside the allowlist;
-- every credential the sandbox sends is dropped; the upstream adds the real key on the host;
-- `/v1/messages` must be admitted by the sample's ledger (requests, tokens, dollars, wall time): past a
-  budget the answer is an API-shaped 400 naming it (also in the `x-crucible-budget` header);
-- the answer streams back chunk by chunk as it arrives (chunked encoding, never buffered whole), while
-  the SSE events are assembled to account the usage and to record the exchange.
+  anything else gets 403;
+- the body must pass the request policy (no server-side tools, MCP servers, containers, URL or file
+  sources, or betas off the allowlist, unless configured) and name an allowed model; what passes is
+  forwarded re-serialised, with `max_tokens` clamped, and with a few known headers only: every credential
+  the sandbox sends is dropped, and the upstream adds the real key on the host;
+- a request must be admitted by the sample's ledger, which reserves its worst case (count_tokens is free but
+  bounded and refused once the sample is stopped): past a budget the answer is an API-shaped 400 naming it
+  (also in the `x-crucible-budget` header);
+- the answer streams back event by event as it arrives (chunked, never buffered whole), masked, while the
+  SSE events are assembled to settle the usage and to record the exchange.
 Every decision is one line of ``gateway.jsonl``; every forwarded exchange one line of ``exchanges.jsonl``."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import socketserver
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from harness.agents.gateway.ledger import Ledger
-from harness.agents.gateway.sse import MessageAssembler
-from harness.agents.gateway.upstream import Upstream, UpstreamError, UpstreamResponse
+from harness.agents.gateway.answer import Masker, finish, relay
+from harness.agents.gateway.connection import Handler, Refusal, Server, api_error
+from harness.agents.gateway.ledger import Ledger, Reservation, estimate_input
+from harness.agents.gateway.policy import Checked, Policy, PolicyError, parse
+from harness.agents.gateway.upstream import Upstream, UpstreamError
 from harness.agents.providers import BUDGET_HEADER
+from harness.config import GatewaySettings
 from harness.records import utc_now
 from harness.records.gateway import Decision, Exchange, GatewayLogLine
 
 MESSAGES, COUNT = "/v1/messages", "/v1/messages/count_tokens"
 CREDENTIALS = ("x-api-key", "authorization", "anthropic-api-key", "cookie", "proxy-authorization")
-DROPPED = frozenset(CREDENTIALS)
-NOT_FORWARDED = frozenset(
-    {"host", "content-length", "connection", "transfer-encoding", "accept-encoding", "keep-alive"}
+FORWARDED = frozenset(
+    {
+        "anthropic-version",
+        "accept",
+        "user-agent",
+        "x-app",
+        "x-claude-code-session-id",
+        "x-claude-code-agent-id",
+    }
 )
-NOT_RETURNED = frozenset(
-    {"content-length", "connection", "transfer-encoding", "keep-alive", "content-encoding"}
-)
-MAX_BODY = 64_000_000
-
-
-def api_error(kind: str, message: str) -> bytes:
-    return json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
-
-
-class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-    gateway: Gateway
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: the gateway writes its own log."""
-
-    def address_string(self) -> str:
-        return "sandbox"
-
-    def do_HEAD(self) -> None:
-        if self.path.split("?", 1)[0] == "/":
-            self.server.gateway.log(self, 200, "forwarded", reason="pre-connect answered by the gateway")
-            self._answer(200, b"", "text/plain")
-        else:
-            self._refuse_path()
-
-    def do_GET(self) -> None:
-        self._refuse_path()
-
-    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
-
-    def do_POST(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path not in (MESSAGES, COUNT):
-            self._drain()
-            self._refuse_path()
-            return
-        self.server.gateway.handle(self, path)
-
-    def _refuse_path(self) -> None:
-        self.server.gateway.log(self, 403, "refused:path")
-        self._answer(
-            403, api_error("permission_error", f"crucible gateway: {self.command} {self.path} is not allowed")
-        )
-
-    def _drain(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        if 0 < length <= MAX_BODY:
-            self.rfile.read(length)
-        elif self.headers.get("transfer-encoding", "").lower() == "chunked":
-            self.read_body()
-
-    def read_body(self) -> bytes:
-        if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            out = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-                if len(out) > MAX_BODY:
-                    raise ValueError("request body too large")
-        length = int(self.headers.get("content-length") or 0)
-        if length > MAX_BODY:
-            raise ValueError("request body too large")
-        return self.rfile.read(length)
-
-    def _answer(
-        self, status: int, body: bytes, kind: str = "application/json", extra: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("content-type", kind)
-        self.send_header("content-length", str(len(body)))
-        for key, value in (extra or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+MAX_LOG_BYTES = 50_000_000
 
 
 class Gateway:
-    """Serve ``socket_path`` until closed (a context manager). ``models``: the allowlist."""
+    """Serve ``socket_path`` until closed (a context manager). ``models``: the allowlist; ``policy``: what
+    a request may ask for; ``limits``: what one sample may hold (connections, bodies, time)."""
 
     def __init__(
         self,
@@ -138,24 +63,38 @@ class Gateway:
         models: frozenset[str],
         folder: Path,
         on_exchange: Callable[[Exchange], None] | None = None,
+        policy: Policy | None = None,
+        limits: GatewaySettings | None = None,
     ) -> None:
         self.socket_path, self.upstream, self.ledger, self.models = socket_path, upstream, ledger, models
         self.log_path, self.exchanges_path = folder / "gateway.jsonl", folder / "exchanges.jsonl"
+        self.policy = policy or Policy(max_output_tokens=ledger.settings.max_output_tokens)
+        self.limits = limits or ledger.settings.gateway
+        self.masker = Masker(upstream.secrets)
         self._on_exchange = on_exchange
         self._lock = threading.Lock()
-        self._index = 0
-        self._server: _Server | None = None
+        self._index, self._log_bytes, self._unlogged = 0, 0, 0
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Gateway:
         self.socket_path.unlink(missing_ok=True)
         self.socket_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        server = _Server(str(self.socket_path), _Handler)
-        server.gateway = self
-        os.chmod(self.socket_path, 0o666)  # noqa: S103 - the sandbox user must be able to connect
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="crucible-gateway", daemon=True)
+        limits = self.limits
+        max_body = int(limits.max_body_mb * 1_000_000)
+        self._server = Server(
+            str(self.socket_path),
+            self,
+            limits.max_connections,
+            limits.idle_timeout_s,
+            limits.read_timeout_s,
+            max_body,
+        )
+        self.socket_path.chmod(0o666)  # the sandbox user must be able to connect
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="crucible-gateway", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -166,74 +105,119 @@ class Gateway:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.socket_path.unlink(missing_ok=True)
+        if self._unlogged:
+            self._write_log(
+                GatewayLogLine(
+                    at=utc_now().isoformat(),
+                    method="-",
+                    path="-",
+                    status=0,
+                    decision="refused:limit",
+                    reason=f"the log reached {MAX_LOG_BYTES} bytes: {self._unlogged} more lines not written",
+                ),
+                force=True,
+            )
 
-    def log(self, handler: _Handler, status: int, decision: Decision, **fields: Any) -> None:
+    def log(self, method: str, path: str, status: int, decision: Decision, **fields: Any) -> None:
+        if "reason" in fields:
+            fields["reason"] = self.masker.text(str(fields["reason"]))[:2000]
         line = GatewayLogLine(
             at=utc_now().isoformat(),
-            method=handler.command,
-            path=handler.path,
+            method=method[:16],
+            path=path[:500],
             status=status,
             decision=decision,
             **fields,
         )
-        with self._lock, self.log_path.open("a") as out:
-            out.write(line.model_dump_json() + "\n")
+        self._write_log(line)
 
-    def handle(self, handler: _Handler, path: str) -> None:
+    def _write_log(self, line: GatewayLogLine, force: bool = False) -> None:
+        text = line.model_dump_json() + "\n"
+        with self._lock:
+            if self._log_bytes + len(text) > MAX_LOG_BYTES and not force:
+                self._unlogged += 1
+                return
+            self._log_bytes += len(text)
+            with self.log_path.open("a") as out:
+                out.write(text)
+
+    def handle(self, handler: Handler, path: str) -> None:
+        if path not in (MESSAGES, COUNT):
+            handler.refuse(Refusal(403, "refused:path", f"POST {handler.path} is not allowed"))
+            return
         dropped = [h for h in CREDENTIALS if h in handler.headers]
         try:
-            body = handler.read_body()
-            request = json.loads(body)
-            model = str(request["model"])
-        except (ValueError, KeyError, TypeError) as exc:
-            self.log(handler, 400, "refused:body", credentials_dropped=dropped, reason=str(exc))
-            handler._answer(
-                400, api_error("invalid_request_error", f"crucible gateway: unreadable request ({exc})")
-            )
-            return
-        call = _Call(handler, path, body, request, model, dropped)
-        if model not in self.models:
-            self.log(handler, 403, "refused:model", model=model, credentials_dropped=dropped)
-            handler._answer(
-                403, api_error("permission_error", f"crucible gateway: model {model} is not allowed")
-            )
-            return
-        if path == MESSAGES and (stop := self.ledger.admit()):
-            message = f"crucible gateway: the sample's budget is used up ({stop})"
-            self.log(handler, 400, "refused:budget", model=model, credentials_dropped=dropped, reason=stop)
-            handler._answer(400, api_error("invalid_request_error", message), extra={BUDGET_HEADER: stop})
+            call = self._admit(handler, path, dropped)
+        except Refusal as refusal:
+            known = refusal if isinstance(refusal, _Refused) else None
+            extra = {"model": known.model, "reason": known.stop or str(known)} if known else {}
+            headers = {BUDGET_HEADER: known.stop} if known and known.stop else None
+            close = refusal.decision in ("refused:http", "refused:limit")
+            handler.refuse(refusal, close, headers, credentials_dropped=dropped, **extra)
             return
         self._forward(call)
 
-    def _forward(self, call: _Call) -> None:
-        handler = call.handler
-        headers = {
-            k.lower(): v for k, v in handler.headers.items() if k.lower() not in NOT_FORWARDED | DROPPED
-        }
+    def _admit(self, handler: Handler, path: str, dropped: list[str]) -> _Call:
+        body = handler.read_body()
         try:
-            response = self.upstream.send("POST", handler.path, headers, call.body)
-        except UpstreamError as exc:
-            self.log(
-                handler, 502, "failed", model=call.model, credentials_dropped=call.dropped, reason=str(exc)
+            betas = self.policy.check_betas(", ".join(handler.headers.get_all("anthropic-beta") or []))
+            checked = self.policy.check(parse(body), counting=path == COUNT)
+        except ValueError as exc:
+            raise Refusal(400, "refused:body", f"unreadable request ({exc})") from None
+        except PolicyError as exc:
+            raise Refusal(exc.status, "refused:policy", str(exc)) from None
+        if checked.model not in self.models:
+            raise _Refused(403, "refused:model", f"model {checked.model} is not allowed", checked.model)
+        reservation: Reservation | None = None
+        if path == COUNT:
+            stop = self.ledger.admit_count()
+        else:
+            estimate = estimate_input(checked.request, len(body))
+            admitted = self.ledger.admit(checked.model, estimate, checked.request["max_tokens"])
+            stop = admitted if isinstance(admitted, str) else None
+            reservation = None if isinstance(admitted, str) else admitted
+        if stop is not None:
+            raise _Refused(
+                400, "refused:budget", f"the sample's budget is used up ({stop})", checked.model, stop
             )
-            handler._answer(502, api_error("api_error", f"crucible gateway: {exc}"))
+        if reservation is not None:
+            _clamp(checked.request, reservation.output_tokens)
+        return _Call(handler, path, checked, betas, dropped, reservation)
+
+    def _forward(self, call: _Call) -> None:
+        handler, checked = call.handler, call.checked
+        headers = {k.lower(): v for k, v in handler.headers.items() if _forwarded(k.lower())}
+        headers["content-type"] = "application/json"
+        if call.betas:
+            headers["anthropic-beta"] = ",".join(call.betas)
+        query = "?beta=true" if handler.path.partition("?")[2] == "beta=true" else ""
+        try:
+            response = self.upstream.send("POST", call.path + query, headers, checked.body())
+        except UpstreamError as exc:
+            self._settle(call, {})
+            fields = {"model": checked.model, "credentials_dropped": call.dropped}
+            self.log("POST", handler.path, 502, "failed", reason=str(exc), **fields)
+            handler.answer(502, api_error("api_error", self.masker.text(f"crucible gateway: {exc}")))
             return
-        streamed, answer, complete = _relay(handler, response)
-        dollars = self.ledger.charge(call.model, answer.get("usage") or {}) if call.path == MESSAGES else 0.0
+        relayed = relay(handler, response, self.masker)
+        dollars = self._settle(call, relayed.usage)
         self.log(
-            handler,
+            "POST",
+            handler.path,
             response.status,
-            "forwarded" if complete else "failed",
-            model=call.model,
+            "forwarded" if relayed.complete else "failed",
+            model=checked.model,
             credentials_dropped=call.dropped,
             key_added=self.upstream.key_added,
-            reason="" if complete else "the sandbox hung up mid-answer",
+            server_tools=checked.server_tools,
+            reason="" if relayed.complete else "the sandbox hung up mid-answer",
         )
-        self._record(call, streamed, response.status, answer, dollars)
-        if complete:  # the last chunk only once the exchange is on record
-            with contextlib.suppress(OSError):
-                handler.wfile.write(b"0\r\n\r\n")
-                handler.wfile.flush()
+        self._record(call, relayed.streamed, response.status, relayed.answer, dollars)
+        if relayed.complete:  # the last chunk only once the exchange is on record
+            finish(handler)
+
+    def _settle(self, call: _Call, usage: dict[str, Any] | None) -> float:
+        return 0.0 if call.reservation is None else self.ledger.settle(call.reservation, usage)
 
     def _record(
         self, call: _Call, streamed: bool, status: int, answer: dict[str, Any], dollars: float
@@ -244,7 +228,7 @@ class Gateway:
                 index=self._index,
                 path=call.path,
                 stream=streamed,
-                request=call.request,
+                request=call.checked.request,
                 status=status,
                 response=answer,
                 dollars=dollars,
@@ -257,53 +241,35 @@ class Gateway:
             self._on_exchange(exchange)
 
 
+class _Refused(Refusal):
+    """A refusal of a request whose model is known (and, for a budget, the budget that stopped it)."""
+
+    def __init__(self, status: int, decision: Decision, message: str, model: str, stop: str = "") -> None:
+        super().__init__(status, decision, message)
+        self.model, self.stop = model, stop
+
+
+def _forwarded(header: str) -> bool:
+    return header in FORWARDED or header.startswith("x-stainless-")
+
+
+def _clamp(request: dict[str, Any], max_tokens: int) -> None:
+    """``max_tokens`` as admitted, and a thinking budget that still fits under it."""
+    request["max_tokens"] = max_tokens
+    thinking = request.get("thinking")
+    budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+    if isinstance(thinking, dict) and isinstance(budget, int) and budget >= max_tokens:
+        request["thinking"] = {**thinking, "budget_tokens": max(1024, max_tokens - 1)}
+
+
 @dataclass
 class _Call:
-    """One admitted-so-far request: who asked, for what, and which credentials it carried."""
+    """One admitted request: who asked, what passed the policy, and what it reserved."""
 
-    handler: _Handler
+    handler: Handler
     path: str
-    body: bytes
-    request: dict[str, Any]
-    model: str
+    checked: Checked
+    betas: list[str]
     dropped: list[str]
+    reservation: Reservation | None
     started: float = field(default_factory=time.monotonic)
-
-
-def _relay(handler: _Handler, response: UpstreamResponse) -> tuple[bool, dict[str, Any], bool]:
-    """Pass the upstream's answer to the sandbox chunk by chunk, all but the closing chunk; whether it
-    streamed, the answer it carried (SSE events assembled), and whether the sandbox took all of it."""
-    streamed = "text/event-stream" in response.headers.get("content-type", "")
-    assembler, plain, complete = MessageAssembler(), b"", True
-    try:
-        handler.send_response(response.status)
-        for key, value in response.headers.items():
-            if key.lower() not in NOT_RETURNED:
-                handler.send_header(key, value)
-        handler.send_header("transfer-encoding", "chunked")
-        handler.end_headers()
-        for chunk in response.chunks:
-            if not chunk:
-                continue
-            if streamed:
-                assembler.feed(chunk)
-            elif len(plain) < MAX_BODY:
-                plain += chunk
-            handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            handler.wfile.flush()
-    except OSError:
-        handler.close_connection, complete = True, False
-    finally:
-        response.close()
-    answer = assembler.message if streamed else _json_or_text(plain)
-    if streamed and assembler.error:
-        answer = {**answer, "error": assembler.error}
-    return streamed, answer, complete
-
-
-def _json_or_text(data: bytes) -> dict[str, Any]:
-    try:
-        parsed = json.loads(data)
-    except ValueError:
-        return {"text": data.decode(errors="replace")[:10_000]}
-    return parsed if isinstance(parsed, dict) else {"value": parsed}

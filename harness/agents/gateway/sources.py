@@ -152,6 +152,7 @@ class ScriptedSource:
         return [m.get("usage") or {} for m in self.messages]
 
     key_added = False
+    secrets: tuple[str, ...] = ()
 
     def send(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
         request = json.loads(body)

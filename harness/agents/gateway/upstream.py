@@ -38,6 +38,7 @@ class UpstreamResponse:
 
 class Upstream(Protocol):
     key_added: bool
+    secrets: tuple[str, ...]  # what must never reach the sandbox or a file (masked wherever it appears)
 
     def send(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
         """Forward one admitted request; the response as it streams in."""
@@ -64,6 +65,9 @@ class HttpUpstream:
             base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout_s, connect=30.0)
         )
         self._key, self._retries = api_key, max_retries
+        url = self._client.base_url
+        self.secrets = tuple(s for s in (api_key, url.password) if s)
+        self._shown = str(url.copy_with(username=None, password=None))  # for messages: no credentials
 
     def send(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> UpstreamResponse:
         outgoing = {**headers, "x-api-key": self._key, "accept-encoding": "identity"}
@@ -75,7 +79,7 @@ class HttpUpstream:
                 )
             except httpx.TransportError as exc:
                 if last:
-                    raise UpstreamError(f"the model API at {self._client.base_url} failed: {exc}") from exc
+                    raise UpstreamError(f"the model API at {self._shown} failed: {exc}") from exc
                 time.sleep(retry_wait(attempt, None))
                 continue
             if response.status_code in RETRIED and not last:
