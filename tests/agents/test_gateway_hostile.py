@@ -227,7 +227,10 @@ def test_every_refusal_at_any_layer_is_one_log_line(tmp_path: Path) -> None:
         ),
         (b"POST /v1/messages HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n40000000\r\n" + b"x" * 1000, 413),
         (b"POST /v1/messages HTTP/1.1\r\nconnection: close\r\ncontent-length: 9\r\n\r\n[[[[[[[[[", 400),
-        (b"POST /v1/messages HTTP/1.1\r\nconnection: close\r\ncontent-length: 4\r\n\r\n\xff\xfe\xfd\xfc", 400),
+        (
+            b"POST /v1/messages HTTP/1.1\r\nconnection: close\r\ncontent-length: 4\r\n\r\n\xff\xfe\xfd\xfc",
+            400,
+        ),
     ]
     with started(tmp_path) as running:
         answers = [raw(running, data) for data, _status in attempts]

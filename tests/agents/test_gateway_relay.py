@@ -4,9 +4,13 @@ real gateway on another socket through the tunnel. (tests/execute/test_scale.py 
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -133,3 +137,86 @@ def test_a_relay_that_never_answers_is_an_error_not_a_hang(
     ):
         pass
     assert silent.poll() is not None  # the tunnel let go of the relay
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+@contextmanager
+def relay_process(tmp_path: Path, answers: list[dict[str, Any]]) -> Iterator[tuple[Path, int, Gateway]]:
+    """As ``relayed``, with the relay process's pid (to count what it holds)."""
+    (tmp_path / "sandbox").mkdir()
+    ledger = Ledger(Budgets.of(SETTINGS), SETTINGS.prices, SETTINGS)
+    relay_socket = tmp_path / "sandbox" / "api.sock"
+    command = [sys.executable, relay_inside.__file__, str(relay_socket)]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        with (
+            Gateway(
+                tmp_path / "host" / "api.sock",
+                ScriptedSource(answers),
+                ledger,
+                frozenset({MODEL}),
+                tmp_path / "host",
+            ) as gw,
+            Tunnel(process_stdio(process), gw.socket_path),
+        ):
+            yield relay_socket, process.pid, gw
+    finally:
+        process.kill()
+        process.wait()
+
+
+def request_bytes(body: dict[str, Any]) -> bytes:
+    data = json.dumps(body).encode()
+    return b"POST /v1/messages HTTP/1.1\r\ncontent-length: %d\r\n\r\n%s" % (len(data), data)
+
+
+def settle(check: Any) -> bool:
+    for _ in range(100):
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_connections_the_client_closes_first_leave_nothing_behind(tmp_path: Path) -> None:
+    with relay_process(tmp_path, []) as (relay, pid, _gateway):
+        before = open_fds(pid)
+        for _ in range(300):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.connect(str(relay))
+        assert settle(lambda: open_fds(pid) <= before), (open_fds(pid), before)
+
+
+def test_held_connections_beyond_the_cap_do_not_stop_the_relay_for_good(tmp_path: Path) -> None:
+    with relay_process(tmp_path, [answer("after")]) as (relay, pid, _gateway):
+        before = open_fds(pid)
+        held = []
+        for _ in range(80):
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.connect(str(relay))
+            held.append(conn)
+        assert settle(lambda: open_fds(pid) <= relay_inside.MAX_CONNECTIONS + 8)
+        for conn in held:
+            conn.close()
+        assert settle(lambda: open_fds(pid) <= before), (open_fds(pid), before)
+        client = GatewayClient(relay, timeout=30)
+        try:
+            assert client.complete(ask("81st"))["content"][0]["text"] == "after"
+        finally:
+            client.close()
+
+
+def test_a_request_followed_by_a_half_close_is_answered(tmp_path: Path) -> None:
+    with relay_process(tmp_path, [answer("half")]) as (relay, _pid, gateway):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(30)
+            conn.connect(str(relay))
+            conn.sendall(request_bytes(ask("q")))
+            conn.shutdown(socket.SHUT_WR)
+            out = b""
+            while data := conn.recv(65536):
+                out += data
+    assert out.startswith(b"HTTP/1.1 200") and b'"half"' in out and gateway.ledger.requests == 1

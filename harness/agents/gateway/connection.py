@@ -36,6 +36,21 @@ def api_error(kind: str, message: str) -> bytes:
     return json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
 
 
+def linger(conn: socket.socket, limit: int = 1_000_000, seconds: float = 1.0) -> None:
+    """Before closing a connection whose input was not all read: say nothing more will be written, then
+    read and drop what the client still sends (at most ``limit`` bytes and ``seconds``), so that the
+    answer already written reaches it instead of a reset."""
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_WR)
+        deadline, dropped = time.monotonic() + seconds, 0
+        while dropped < limit:
+            left = deadline - time.monotonic()
+            conn.settimeout(max(left, 0.0))  # 0: only what has arrived already
+            if not (data := conn.recv(65536)):
+                return
+            dropped += len(data)
+
+
 class Refusal(Exception):
     """A request refused at the HTTP layer: its status, log decision and message."""
 
@@ -104,6 +119,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         with contextlib.suppress(OSError):
             request.setblocking(False)
             request.send(head + b"content-length: %d\r\n\r\n" % len(body) + body)
+        linger(request, limit=65_536, seconds=0)  # what has arrived already: this thread must accept
         self.shutdown_request(request)
         self.owner.log("-", "-", 503, "refused:limit", reason=message)
 
@@ -173,6 +189,7 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.answer(code, api_error("invalid_request_error", f"crucible gateway: {reason}"), close=True)
+        linger(self.connection)
 
     def do_HEAD(self) -> None:
         if self.path.split("?", 1)[0] == "/":
@@ -205,6 +222,8 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(
                 refusal.status, api_error(kind, f"crucible gateway: {refusal}"), extra=headers, close=close
             )
+        if close:
+            linger(self.connection)
 
     def answer(
         self,
@@ -226,7 +245,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         self.wfile.flush()
 
-    def read_body(self) -> bytes:
+    def read_body(self) -> bytes | bytearray:
         """The request's body, bounded while it is read; Refusal (and the rest left unread) otherwise."""
         try:
             body = self._read_body()
@@ -237,7 +256,7 @@ class Handler(BaseHTTPRequestHandler):
         self.server.disarm(self)
         return body
 
-    def _read_body(self) -> bytes:
+    def _read_body(self) -> bytes | bytearray:
         encodings = self.headers.get_all("transfer-encoding") or []
         lengths = self.headers.get_all("content-length") or []
         if encodings and lengths:
@@ -263,7 +282,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ValueError("the body ended early")
         return body
 
-    def _read_chunks(self) -> bytes:
+    def _read_chunks(self) -> bytearray:
         out = bytearray()
         for _ in range(MAX_CHUNKS):
             line = self.rfile.readline(256)
@@ -274,7 +293,7 @@ class Handler(BaseHTTPRequestHandler):
             if size == 0:
                 for _ in range(MAX_TRAILERS):
                     if self.rfile.readline(8192) in (b"\r\n", b"\n", b""):
-                        return bytes(out)
+                        return out
                 raise ValueError("too many trailer lines")
             if len(out) + size > self.server.max_body:
                 raise self._too_large()

@@ -214,6 +214,7 @@ class Checked:
     server_tools: list[str]
 
     def body(self) -> bytes:
+        """The request to forward, as UTF-8 JSON; ValueError if it holds a lone surrogate."""
         return encode(self.request)
 
 
@@ -268,9 +269,9 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def parse(body: bytes) -> Any:
-    """The request body's JSON value; ValueError for invalid JSON, duplicate keys, lone surrogates or
-    nesting deeper than ``MAX_DEPTH``."""
+def parse(body: bytes | bytearray) -> Any:
+    """The request body's JSON value; ValueError for invalid JSON, duplicate keys or nesting deeper than
+    ``MAX_DEPTH`` (a lone surrogate is found when the request is encoded again: ``Checked.body``)."""
     try:
         value = json.loads(body, object_pairs_hook=_no_duplicates)
     except RecursionError:
@@ -284,7 +285,6 @@ def parse(body: bytes) -> Any:
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
-    encode(value)  # a lone surrogate cannot be written as UTF-8
     return value
 
 

@@ -182,7 +182,13 @@ class Gateway:
             )
         if reservation is not None:
             _clamp(checked.request, reservation.output_tokens)
-        return _Call(handler, path, checked, betas, dropped, reservation)
+        try:
+            forwarded = checked.body()
+        except ValueError as exc:
+            if reservation is not None:
+                self.ledger.settle(reservation, {})
+            raise Refusal(400, "refused:body", f"unreadable request ({exc})") from None
+        return _Call(handler, path, checked, forwarded, betas, dropped, reservation)
 
     def _forward(self, call: _Call) -> None:
         handler, checked = call.handler, call.checked
@@ -192,7 +198,8 @@ class Gateway:
             headers["anthropic-beta"] = ",".join(call.betas)
         query = "?beta=true" if handler.path.partition("?")[2] == "beta=true" else ""
         try:
-            response = self.upstream.send("POST", call.path + query, headers, checked.body())
+            response = self.upstream.send("POST", call.path + query, headers, call.body)
+            call.body = b""  # sent: no need to hold it through the answer
         except UpstreamError as exc:
             self._settle(call, {})
             fields = {"model": checked.model, "credentials_dropped": call.dropped}
@@ -236,7 +243,8 @@ class Gateway:
                 agent_id=call.handler.headers.get("x-claude-code-agent-id"),
             )
             with self.exchanges_path.open("a") as out:
-                out.write(exchange.model_dump_json() + "\n")
+                out.write(exchange.model_dump_json())  # written apart: a large request is not copied again
+                out.write("\n")
         if self._on_exchange is not None:
             self._on_exchange(exchange)
 
@@ -269,6 +277,7 @@ class _Call:
     handler: Handler
     path: str
     checked: Checked
+    body: bytes
     betas: list[str]
     dropped: list[str]
     reservation: Reservation | None
