@@ -8,9 +8,11 @@ alternately to the gateway's socket and to the socket of a relay container on th
 route of an engine elsewhere: the engine's attach streams, the relay process, the tunnel), reached through
 the relay volume's folder on this machine. Layer: with ``--layer``, removes the claude-code image and
 builds it again (the binary cached on the host), ``--repeats`` times; prints the median build time and
-the image size next to the workspace image it extends.
+the image size next to the workspace image it extends. Flood: with ``--flood N``, two samples' gateways in
+one process, N idle connections held open to one, and the other's latency before, during and after.
 
     .venv/bin/python -m benchmarks.gateway [--requests 300] [--kb 20] [--relay] [--layer --repeats 3]
+                                           [--flood 5000]
 """
 
 from __future__ import annotations
@@ -108,6 +110,70 @@ def relay(requests: int, kb: int) -> None:
     print(f"median gateway {gateway_ms:.2f} ms, through the relay {relay_ms:.2f} ms: +{added:.2f} ms")
 
 
+def flood(connections: int) -> None:
+    """Two samples' gateways in one process: ``connections`` idle connections are opened to one and held,
+    while the other is asked a streamed request every 20 ms; its latency before, during and after."""
+    import resource
+    import socket
+    import threading
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, connections + 2_000), hard))
+    settings = AgentSettings()
+    body = {"model": MODEL, "max_tokens": 100, "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    answer = tool_message("Write", {"file_path": "/workspace/a.py", "content": "x" * 2000}, model=MODEL)
+    phases: dict[str, list[float]] = {"before": [], "during": [], "after": []}
+    with tempfile.TemporaryDirectory() as scratch, fake_api() as api:
+        api.then = lambda _seen: answer
+        upstream = HttpUpstream(api.url, "benchmark-key", 0, 60)
+
+        def gateway(name: str) -> Gateway:
+            ledger = Ledger(Budgets(10**6, 10**12, 10**9, 10**6), settings.prices, settings)
+            (Path(scratch) / name).mkdir()
+            return Gateway(
+                Path(scratch) / name / "api.sock", upstream, ledger, frozenset({MODEL}), Path(scratch) / name
+            )
+
+        with gateway("flooded") as flooded, gateway("other") as other:
+            http = httpx.Client(
+                transport=httpx.HTTPTransport(uds=str(other.socket_path)), base_url="http://gw"
+            )
+            phase = ["before"]
+            done = threading.Event()
+
+            def probe() -> None:
+                while not done.is_set():
+                    started = time.perf_counter()
+                    assert http.post("/v1/messages", json=body).status_code == 200
+                    phases[phase[0]].append(time.perf_counter() - started)
+                    time.sleep(0.02)
+
+            prober = threading.Thread(target=probe)
+            prober.start()
+            time.sleep(2)
+            phase[0] = "during"
+            held, opened = [], time.perf_counter()
+            for _ in range(connections):
+                conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                conn.connect(str(flooded.socket_path))
+                held.append(conn)
+            opened = time.perf_counter() - opened
+            time.sleep(2)
+            for conn in held:
+                conn.close()
+            phase[0] = "after"
+            time.sleep(2)
+            done.set()
+            prober.join()
+        upstream.close()
+    print(
+        f"{connections} idle connections to one gateway (opened in {opened:.1f} s); the other one answered:"
+    )
+    for name, times in phases.items():
+        ms = sorted(t * 1000 for t in times)
+        print(f"  {name:>6}: {len(ms)} requests, median {statistics.median(ms):.2f} ms, max {ms[-1]:.2f} ms")
+
+
 def layer(repeats: int) -> None:
     from harness.images import ensure_images
     from harness.images.claude_code import ensure_claude_code
@@ -136,6 +202,7 @@ def main() -> None:
     parser.add_argument("--kb", type=int, default=20)
     parser.add_argument("--relay", action="store_true")
     parser.add_argument("--layer", action="store_true")
+    parser.add_argument("--flood", type=int, default=0, help="idle connections to one of two gateways")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     latency(args.requests, args.kb)
@@ -143,6 +210,8 @@ def main() -> None:
         relay(args.requests, args.kb)
     if args.layer:
         layer(args.repeats)
+    if args.flood:
+        flood(args.flood)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,7 @@ class AgentSettings(_Section):
     )
     prices_taken: str = "2026-11-26"
     cache_write_multiplier: float = 1.25
+    cache_write_1h_multiplier: float = Field(2.0, description="the price of a cache write kept for an hour")
     cache_read_multiplier: float = 0.1
     server_tool_prices: dict[str, float] = Field(
         default_factory=lambda: {"web_search_requests": 0.01, "web_fetch_requests": 0.0},

@@ -142,7 +142,10 @@ def _run_agent(sample: _Sample, source: ModelSource) -> tuple[AgentOutcome, Cont
             close()
     if mismatch := _replay_mismatch(upstream):
         raise mismatch
-    return outcome.model_copy(update={"server_tools": sorted(policy.server_tools)}), container
+    update: dict[str, object] = {"server_tools": sorted(policy.server_tools)}
+    if outcome.runtime == "claude-code":  # the gateway's accounting, with what was still in flight at its end
+        update |= {"usage": ledger.usage, "dollars": ledger.dollars}
+    return outcome.model_copy(update=update), container
 
 
 def sample_policy(settings: AgentSettings, fixture: Fixture) -> Policy:

@@ -27,6 +27,7 @@ class Usage(BaseModel):
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = Field(0, description="of cache_write_tokens, those cached for an hour")
     server_tools: dict[str, int] = Field(
         default_factory=dict, description="server-side tool uses by kind (web_search_requests, ...)"
     )
@@ -34,6 +35,8 @@ class Usage(BaseModel):
     def plus(self, usage: dict[str, Any]) -> Usage:
         """This usage and one answer's ``usage`` object (as the API reports it; hostile values count 0)."""
         tools = dict(self.server_tools)
+        creation = usage.get("cache_creation")
+        hour = creation.get("ephemeral_1h_input_tokens") if isinstance(creation, dict) else 0
         used = usage.get("server_tool_use")
         for kind, count in used.items() if isinstance(used, dict) else []:
             tools[str(kind)[:64]] = tools.get(str(kind)[:64], 0) + _count(count)
@@ -42,6 +45,7 @@ class Usage(BaseModel):
             output_tokens=self.output_tokens + _count(usage.get("output_tokens")),
             cache_read_tokens=self.cache_read_tokens + _count(usage.get("cache_read_input_tokens")),
             cache_write_tokens=self.cache_write_tokens + _count(usage.get("cache_creation_input_tokens")),
+            cache_write_1h_tokens=self.cache_write_1h_tokens + _count(hour),
             server_tools={k: v for k, v in tools.items() if v},
         )
 
@@ -54,6 +58,9 @@ class Usage(BaseModel):
         return round(
             self.input_tokens * per_token_in
             + self.cache_write_tokens * per_token_in * settings.cache_write_multiplier
+            + self.cache_write_1h_tokens
+            * per_token_in
+            * (settings.cache_write_1h_multiplier - settings.cache_write_multiplier)
             + self.cache_read_tokens * per_token_in * settings.cache_read_multiplier
             + self.output_tokens * per_token_out
             + sum(

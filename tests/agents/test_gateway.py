@@ -171,9 +171,9 @@ def refused_after_two(running: Running) -> None:
 
 def test_the_dollar_budget_counts_the_price_of_each_answer(tmp_path: Path) -> None:
     # each answer costs $0.0009 (100 tokens in, 40 out); each request reserves its input estimate (about
-    # 1,060 tokens at $3.75 a million, $0.004) and its max_tokens (100 at $15 a million, $0.0015), so a
-    # fourth request no longer fits in $0.0075 once three answers ($0.0027) are paid
-    with started(tmp_path, dollars=0.0075) as running:
+    # 1,050 tokens at the hour-long cache write's $6 a million, $0.0063) and its max_tokens (100 at $15 a
+    # million, $0.0015), so a fourth request no longer fits in $0.01 once three answers ($0.0027) are paid
+    with started(tmp_path, dollars=0.01) as running:
         running.api.then = lambda _seen: text_message("long", output_tokens=40)
         assert [running.post(ask()).status_code for _ in range(4)] == [200, 200, 200, 400]
         assert running.gateway.ledger.dollars == pytest.approx(0.0027)

@@ -5,6 +5,7 @@ never carry the key, cookies or organisation headers, and one log line for every
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import socket
@@ -29,17 +30,19 @@ def raw(running: Running, data: bytes) -> bytes:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(30)
         conn.connect(str(running.gateway.socket_path))
-        try:
+        with contextlib.suppress(OSError):  # refused and closed before all was sent
             conn.sendall(data)
-        except OSError:
-            pass  # refused and closed before all was sent
         out = b""
-        try:
+        with contextlib.suppress(OSError):
             while chunk := conn.recv(65536):
                 out += chunk
-        except OSError:
-            pass
         return out
+
+
+def post_raw(body: object, *headers: bytes) -> bytes:
+    data = json.dumps(body).encode()
+    head = b"POST /v1/messages HTTP/1.1\r\nconnection: close\r\ncontent-length: %d\r\n" % len(data)
+    return head + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + data
 
 
 def test_no_request_that_makes_the_api_reach_out_gets_upstream_on_either_endpoint(tmp_path: Path) -> None:
@@ -295,3 +298,20 @@ def test_an_oversized_answer_from_the_log_is_cut_and_the_log_stays_json(tmp_path
         line = running.log()[-1]
     assert line.decision == "refused:path" and len(line.path) <= 500
     assert json.loads(running.gateway.log_path.read_text().splitlines()[-1])["status"] == 403
+
+
+def test_odd_headers_are_dropped_and_thinking_fits_under_the_clamped_max_tokens(tmp_path: Path) -> None:
+    settings = AgentSettings(max_output_tokens=1_000)
+    with started(tmp_path, settings=settings) as running:
+        running.api.then = lambda _seen: text_message("ok")
+        thinking = {"type": "enabled", "budget_tokens": 2_000}
+        answer = raw(
+            running,
+            post_raw({**ask(), "max_tokens": 4_000, "thinking": thinking}, b"user-agent: caf\xc3\xa9"),
+        )
+        assert answer.startswith(b"HTTP/1.1 200")
+        seen = running.api.seen[-1]
+        assert seen.headers["user-agent"].startswith("python-httpx")  # the upstream client's, not the odd one
+        assert seen.body["max_tokens"] == 1_000
+        assert seen.body["thinking"] == {"type": "disabled"}  # 1,024 thinking tokens no longer fit
+        assert running.gateway.ledger.reserved_tokens == 0 and running.log()[-1].decision == "forwarded"

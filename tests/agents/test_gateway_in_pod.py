@@ -73,7 +73,7 @@ def gateway(tmp_path: Path) -> Iterator[tuple[Gateway, Any]]:
     settings = AgentSettings()
     ledger = Ledger(Budgets.of(settings), settings.prices, settings)
     with tempfile.TemporaryDirectory(prefix="crucible-gw-") as sockets, fake_api() as api:
-        os.chmod(sockets, 0o755)  # noqa: S103 - the sandbox user must reach the socket inside
+        os.chmod(sockets, 0o755)
         api.then = lambda _seen: text_message("answered")
         upstream = HttpUpstream(api.url, KEY, max_retries=0, timeout_s=30)
         with Gateway(

@@ -9,8 +9,10 @@ from typing import Any, get_args
 
 import pytest
 
-from harness.agents.gateway.policy import MAX_DEPTH, SERVER_TOOLS, Policy, PolicyError, parse
-from harness.config import ServerTool
+from harness.agents.gateway.ledger import Budgets, Ledger, Reservation, estimate_input
+from harness.agents.gateway.policy import MAX_DEPTH, MAX_VALUES, SERVER_TOOLS, Policy, PolicyError, parse
+from harness.config import AgentSettings, Price, ServerTool
+from harness.records.generation import Usage
 
 MODEL = "claude-sonnet-4-6"
 
@@ -130,3 +132,73 @@ def test_the_configured_names_and_the_policy_table_agree() -> None:
     assert set(get_args(ServerTool)) == set(SERVER_TOOLS)
     with pytest.raises(ValueError, match="unknown server tools"):
         Policy(server_tools=frozenset({"teleport"}))
+
+
+def test_hostile_shapes_are_refused_cleanly_and_search_results_pass() -> None:
+    for block in ({"type": ["text"]}, {"type": "image", "source": {"type": {"a": 1}}}, "text"):
+        with pytest.raises(PolicyError):
+            Policy().check(said(block), counting=False)  # type: ignore[arg-type]
+    with pytest.raises(PolicyError):
+        Policy().check(ask(tools=["web_search"]), counting=False)
+    found = {
+        "type": "search_result",
+        "source": "internal wiki",
+        "title": "t",
+        "content": [{"type": "text", "text": "x"}],
+    }
+    assert Policy().check(said(found), counting=False).server_tools == []
+
+
+def test_json_that_would_cost_far_more_than_its_size_is_refused_fast() -> None:
+    with pytest.raises(ValueError, match="values"):
+        parse(b"[" + b"[]," * MAX_VALUES + b"[]]")
+    many = {f"k{i}": i for i in range(100_000)}
+    body = json.dumps(many).encode()[:-1] + b', "k99999": 0}'  # the repeat comes last: a quadratic scan hangs
+    with pytest.raises(ValueError, match="k99999"):
+        parse(body)
+    with pytest.raises(ValueError, match="NaN"):
+        parse(b'{"model": "m", "temperature": NaN}')
+
+
+def test_the_input_estimate_counts_only_real_pictures_at_their_flat_rate() -> None:
+    text = "word " * 20_000
+    fake = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": text}}
+    hidden = said(
+        {"type": "tool_use", "id": "t", "name": "Write", "input": {"content": fake}}, role="assistant"
+    )
+    size = len(json.dumps(hidden))
+    assert estimate_input(hidden, size) >= size // 2  # inside a tool's input it is text, billed as text
+    shown = said(fake)
+    assert estimate_input(shown, len(json.dumps(shown))) < 5_000  # a picture: about 1,600 tokens
+    pdf = said(
+        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}}
+    )
+    assert estimate_input(pdf, len(json.dumps(pdf))) > 300_000  # up to 100 pages, each as text and picture
+
+
+def test_a_stopped_sample_stays_stopped_and_closing_charges_what_is_in_flight() -> None:
+    settings = AgentSettings()
+    ledger = Ledger(Budgets(requests=10, tokens=10**7, dollars=0.03, wall_s=600), settings.prices, settings)
+    first = ledger.admit(MODEL, 1_000, 1_000)
+    assert isinstance(first, Reservation) and first.output_tokens == 1_000
+    assert ledger.admit(MODEL, 1_000, 16_000) == "budget:dollars"  # 1,024 output tokens no longer fit
+    assert ledger.admit(MODEL, 10, 10) == "budget:dollars" and ledger.admit_count() == "budget:dollars"
+    ledger.close()
+    assert ledger.usage.input_tokens == 1_000 and ledger.usage.output_tokens == 1_000
+    assert ledger.settle(first, {"input_tokens": 5, "output_tokens": 5}) == 0.0  # charged once, at close
+    assert ledger.usage.output_tokens == 1_000 and ledger.reserved_tokens == 0
+
+
+def test_hour_long_cache_writes_and_server_tools_are_priced() -> None:
+    settings, price = AgentSettings(), Price(input=3.0, output=15.0)
+    usage = Usage().plus(
+        {
+            "input_tokens": 10,
+            "cache_creation_input_tokens": 1_000_000,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 1_000_000},
+            "server_tool_use": {"web_search_requests": 2, "made_up_requests": 1},
+            "output_tokens": -5,
+        }
+    )
+    assert usage.output_tokens == 0 and usage.cache_write_1h_tokens == 1_000_000
+    assert usage.dollars(price, settings) == pytest.approx(10 * 3e-6 + 6.0 + 0.02 + 0.01)

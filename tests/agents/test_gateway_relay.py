@@ -210,13 +210,41 @@ def test_held_connections_beyond_the_cap_do_not_stop_the_relay_for_good(tmp_path
 
 
 def test_a_request_followed_by_a_half_close_is_answered(tmp_path: Path) -> None:
-    with relay_process(tmp_path, [answer("half")]) as (relay, _pid, gateway):
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(30)
-            conn.connect(str(relay))
-            conn.sendall(request_bytes(ask("q")))
-            conn.shutdown(socket.SHUT_WR)
-            out = b""
-            while data := conn.recv(65536):
-                out += data
+    with (
+        relay_process(tmp_path, [answer("half")]) as (relay, _pid, gateway),
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn,
+    ):
+        conn.settimeout(30)
+        conn.connect(str(relay))
+        conn.sendall(request_bytes(ask("q")))
+        conn.shutdown(socket.SHUT_WR)
+        out = b""
+        while data := conn.recv(65536):
+            out += data
     assert out.startswith(b"HTTP/1.1 200") and b'"half"' in out and gateway.ledger.requests == 1
+
+
+def test_a_gateway_the_tunnel_cannot_reach_closes_the_client_at_once(tmp_path: Path) -> None:
+    relay_socket = tmp_path / "api.sock"
+    process = subprocess.Popen(
+        [sys.executable, relay_inside.__file__, str(relay_socket)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        with (
+            Tunnel(process_stdio(process), tmp_path / "nothing-listens.sock"),
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn,
+        ):
+            conn.settimeout(20)
+            conn.connect(str(relay_socket))
+            assert conn.recv(10) == b""  # closed, not left hanging until the relay's cap fills up
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_client_data_for_a_connection_the_host_just_closed_is_ignored() -> None:
+    relay = relay_inside.Relay("/nonexistent/api.sock")
+    relay.from_client(7)  # closed by a CLOSE frame earlier in the same round of events: no KeyError
+    assert relay.conns == {}

@@ -81,6 +81,7 @@ def test_generation_through_the_sdk_writes_a_backend_that_scores(
     assert (
         record.generation is not None and record.generation.turns == 3 and record.generation.tool_calls >= 20
     )
+    assert record.generation.server_tools == []  # the API ran nothing for the agent: no egress
     assert record.variant == "backend-engineer" and record.variant_digest == variant.digest
     # the agent's tool results went back to the model; none of them, nor the pod, holds the API key
     results = [

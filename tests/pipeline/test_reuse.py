@@ -12,9 +12,11 @@ import pytest
 from harness.agents.gateway.sources import ReplaySource, ScriptedSource
 from harness.agents.variants import Variant, load_variant
 from harness.config import load_config
+from harness.errors import UserError
 from harness.fixtures import find_fixture
 from harness.images import ImageSet
 from harness.pipeline.engine import Engine
+from harness.pipeline.generate import sample_policy
 from harness.pipeline.reuse import (
     Earlier,
     SampleCache,
@@ -169,3 +171,20 @@ def test_a_reused_sample_is_renamed_and_points_at_where_it_was_made(tmp_path: Pa
     third = store.create(RunManifest(run_id="r3", kind="run", crucible_version="0"))
     chained = reused_record(Earlier(second, kept), None, run_id="r3")
     assert chained.reused is not None and chained.reused.run_id == "r1" and third.run_id == "r3"
+
+
+def test_a_server_tool_opt_in_misses_and_joins_the_run_s_and_the_fixture_s(project: Path) -> None:
+    before = keys(project)
+    settings = load_config(project).agent
+    by_run = engine(project, gateway=settings.gateway.model_copy(update={"server_tools": ["web_fetch"]}))
+    assert keys(project, by_run)[0] != before[0]
+    manifest = project / "fixtures/jwt-auth/fixture.toml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("[env]", 'server_tools = ["web_search"]\n\n[env]', 1))
+    by_fixture = keys(project)[0]
+    assert by_fixture not in (before[0], keys(project, by_run)[0])
+    policy = sample_policy(by_run.config.agent, find_fixture(project, "jwt-auth"))
+    assert policy.server_tools == {"web_search", "web_fetch"}
+    manifest.write_text(text.replace("[env]", 'server_tools = ["teleport"]\n\n[env]', 1))
+    with pytest.raises(UserError, match="server_tools"):
+        find_fixture(project, "jwt-auth")

@@ -8,7 +8,8 @@ gateways share one process, so one sample must not be able to starve another.
   sandbox does not take within the idle timeout counts as a hang-up.
 - Bodies are bounded while they are read: a Content-Length that is not a plain number, a body or any chunk
   that would pass ``max_body``, too many chunks, or Content-Length and Transfer-Encoding together are
-  refused before the rest is read, and the connection is closed.
+  refused before the rest is read, and the connection is closed; the bodies one gateway holds at once
+  (read, being read or being forwarded) come to at most twice ``max_body``, beyond which a request gets 503.
 - Every refusal, whatever layer refused it (the HTTP parser's 400/414/431/501/505 included), is answered
   API-shaped and written as one line of the gateway's log."""
 
@@ -85,6 +86,8 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self._lock = threading.Lock()
         self._active = 0
         self._deadlines: dict[Handler, float] = {}
+        self._sockets: set[socket.socket] = set()
+        self._bodies = 0  # bytes of request bodies held at once, read or being read
         self._closed = threading.Event()
         super().__init__(path, Handler)
         self._watchdog = threading.Thread(target=self._watch, name="crucible-gateway-watchdog", daemon=True)
@@ -95,6 +98,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             busy = self._active >= self.cap
             if not busy:
                 self._active += 1
+                self._sockets.add(request)
         if busy:
             self._busy(request)
             return
@@ -103,6 +107,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         except RuntimeError:  # no thread could be started
             with self._lock:
                 self._active -= 1
+                self._sockets.discard(request)
             self._busy(request)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
@@ -111,6 +116,15 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         finally:
             with self._lock:
                 self._active -= 1
+                self._sockets.discard(request)
+
+    def drop_connections(self) -> None:
+        """End every connection still open (the sample is over); their threads finish on their own."""
+        with self._lock:
+            sockets = list(self._sockets)
+        for conn in sockets:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def _busy(self, request: socket.socket) -> None:
         message = f"crucible gateway: more than {self.cap} connections at once"
@@ -123,6 +137,20 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.shutdown_request(request)
         self.owner.log("-", "-", 503, "refused:limit", reason=message)
 
+    def take(self, handler: Handler, size: int) -> None:
+        """Count ``size`` more bytes of ``handler``'s body against what the gateway holds at once (twice
+        the largest body); a 503 Refusal beyond it."""
+        with self._lock:
+            if self._bodies + size > 2 * self.max_body:
+                raise Refusal(503, "refused:limit", "too many large request bodies at once; try again")
+            self._bodies += size
+        handler.taken += size
+
+    def give_back(self, handler: Handler) -> None:
+        with self._lock:
+            self._bodies -= handler.taken
+        handler.taken = 0
+
     def arm(self, handler: Handler, seconds: float) -> None:
         with self._lock:
             self._deadlines[handler] = time.monotonic() + seconds
@@ -134,12 +162,10 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     def _watch(self) -> None:
         while not self._closed.wait(0.5):
             now = time.monotonic()
-            with self._lock:
-                late = [h for h, deadline in self._deadlines.items() if deadline < now]
-                for handler in late:
+            with self._lock:  # expired under the lock: a handler cannot be disarmed meanwhile
+                for handler in [h for h, deadline in self._deadlines.items() if deadline < now]:
                     del self._deadlines[handler]
-            for handler in late:
-                handler.expire()
+                    handler.expire()
 
     def server_close(self) -> None:
         self._closed.set()
@@ -156,6 +182,7 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.settimeout(self.server.idle_s)
         self.started = time.monotonic()
         self.expired = False
+        self.taken = 0
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the gateway writes its own log."""
@@ -170,6 +197,7 @@ class Handler(BaseHTTPRequestHandler):
             super().handle_one_request()
         finally:
             self.server.disarm(self)
+            self.server.give_back(self)
 
     def expire(self) -> None:
         """The watchdog's call: the request did not arrive in time."""
@@ -277,6 +305,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(raw)
         if length > self.server.max_body:
             raise self._too_large()
+        self.server.take(self, length)
         body = self.rfile.read(length)
         if len(body) != length:
             raise ValueError("the body ended early")
@@ -297,6 +326,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise ValueError("too many trailer lines")
             if len(out) + size > self.server.max_body:
                 raise self._too_large()
+            self.server.take(self, size)
             data = self.rfile.read(size)
             if len(data) != size or self.rfile.readline(4) not in (b"\r\n", b"\n"):
                 raise ValueError("a chunk ended early")

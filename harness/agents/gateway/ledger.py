@@ -15,11 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.agents.gateway.policy import content_blocks
 from harness.config import AgentSettings, Price
 from harness.records.generation import Stop, Usage
 
 BYTES_PER_TOKEN = 2  # input estimate: text, code and JSON run 3 to 4 bytes a token; 2 leaves room
 TOKENS_PER_IMAGE = 1_600  # the API scales images down to about 1.15 megapixels, about 1,600 tokens
+TOKENS_PER_PDF = 300_000  # the API reads at most 100 pages of a PDF, each as text and as a picture
 OVERHEAD_TOKENS = 1_000  # the API's own prompt around tools
 MIN_OUTPUT = 1_024  # a request that could not get this many output tokens is not worth sending
 
@@ -58,26 +60,20 @@ class Reservation:
 
 
 def estimate_input(request: dict[str, Any], body_bytes: int) -> int:
-    """An upper estimate of the request's input tokens: its bytes (without inline image data) over
-    ``BYTES_PER_TOKEN``, ``TOKENS_PER_IMAGE`` a picture, and the API's overhead."""
-    images, image_bytes = 0, 0
-    stack: list[Any] = [request.get("messages"), request.get("system")]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            source = item.get("source")
-            if (
-                item.get("type") == "image"
-                and isinstance(source, dict)
-                and isinstance(source.get("data"), str)
-            ):
-                images, image_bytes = images + 1, image_bytes + len(source["data"])
-            else:
-                stack.extend(v for v in item.values() if isinstance(v, (list, dict)))
-    text = max(body_bytes - image_bytes, 0)
-    return math.ceil(text / BYTES_PER_TOKEN) + images * TOKENS_PER_IMAGE + OVERHEAD_TOKENS
+    """An upper estimate of the request's input tokens: its bytes over ``BYTES_PER_TOKEN``, except the
+    inline data of image and PDF content blocks (where the policy finds blocks), which count
+    ``TOKENS_PER_IMAGE`` and ``TOKENS_PER_PDF`` each; and the API's overhead."""
+    inline, tokens = 0, OVERHEAD_TOKENS
+    for block in content_blocks(request):
+        source = block.get("source")
+        data = source.get("data") if isinstance(source, dict) else None
+        if not isinstance(source, dict) or source.get("type") != "base64" or not isinstance(data, str):
+            continue
+        if block.get("type") == "image":
+            inline, tokens = inline + len(data), tokens + TOKENS_PER_IMAGE
+        elif block.get("type") == "document" and source.get("media_type") == "application/pdf":
+            inline, tokens = inline + len(data), tokens + TOKENS_PER_PDF
+    return tokens + math.ceil(max(body_bytes - inline, 0) / BYTES_PER_TOKEN)
 
 
 @dataclass
@@ -93,16 +89,20 @@ class Ledger:
     reserved_dollars: float = 0.0
     stopped_by: Stop | None = None
     started: float = field(default_factory=time.monotonic)
+    closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _open: set[int] = field(default_factory=set, repr=False)
+    _kept: list[Reservation] = field(default_factory=list, repr=False)
 
     def admit(self, model: str, input_tokens: int, max_output: int) -> Reservation | Stop:
         """Reserve one request's worst case, its output clamped to what is left; or the budget that
         forbids it (remembered as the one that stopped the sample, if none did before)."""
         price = self.prices.get(model)
-        per_in = price.input / 1e6 * max(1.0, self.settings.cache_write_multiplier) if price else 0.0
+        most = max(1.0, self.settings.cache_write_multiplier, self.settings.cache_write_1h_multiplier)
+        per_in = price.input / 1e6 * most if price else 0.0
         per_out = price.output / 1e6 if price else 0.0
         with self._lock:
-            stop = self._exhausted()
+            stop = self.stopped_by or self._exhausted()  # once stopped, the sample stays stopped
             if stop is None:
                 output, binding = (
                     min(max_output, self.budgets.tokens - self._tokens() - input_tokens),
@@ -124,6 +124,8 @@ class Ledger:
             self.requests += 1
             self.reserved_tokens += reservation.tokens
             self.reserved_dollars += reservation.dollars
+            self._open.add(id(reservation))
+            self._kept.append(reservation)
             return reservation
 
     def admit_count(self) -> Stop | None:
@@ -154,15 +156,28 @@ class Ledger:
 
     def settle(self, reservation: Reservation, usage: dict[str, Any] | None) -> float:
         """Release ``reservation`` and charge the answer's real ``usage`` (None: it never arrived, so the
-        whole reservation is charged); the dollars charged."""
+        whole reservation is charged); the dollars charged (0 if it was settled already, by ``close``)."""
         if usage is None:
             usage = {"input_tokens": reservation.input_tokens, "output_tokens": reservation.output_tokens}
         spent = Usage().plus(usage)
         price = self.prices.get(reservation.model)
         cost = spent.dollars(price, self.settings) if price else 0.0
         with self._lock:
+            if id(reservation) not in self._open:
+                return 0.0
+            self._open.discard(id(reservation))
+            self._kept = [r for r in self._kept if r is not reservation]
             self.reserved_tokens -= reservation.tokens
             self.reserved_dollars = max(0.0, self.reserved_dollars - reservation.dollars)
             self.usage = self.usage.plus(usage)
             self.dollars = round(self.dollars + cost, 6)
         return cost
+
+    def close(self) -> None:
+        """The sample is over: every request still in flight is charged its whole reservation (what
+        settles later is not counted again), so the record holds all the sample may have spent."""
+        with self._lock:
+            left = list(self._kept)
+        for reservation in left:
+            self.settle(reservation, None)
+        self.closed = True

@@ -9,7 +9,8 @@ through its model requests. Only what is listed here passes:
   (bash, text editor, computer, memory); a server tool only when its family is allowed;
 - content blocks of the known client types, with sources of inline data (base64, text, nested content);
 - ``anthropic-beta`` values whose family is on the allowlist (dates are ignored);
-- JSON without duplicate keys, lone surrogates or nesting deeper than ``MAX_DEPTH``.
+- JSON without duplicate keys, NaN, lone surrogates, more than ``MAX_VALUES`` values or nesting deeper
+  than ``MAX_DEPTH``.
 
 What passes is forwarded re-serialised from the parsed value, never the bytes the sandbox sent."""
 
@@ -24,6 +25,7 @@ from typing import Any
 from harness.errors import CrucibleError
 
 MAX_DEPTH = 128
+MAX_VALUES = 1_000_000  # commas and brackets: a 16 MB conversation of text has a few hundred thousand
 FIELDS = frozenset(
     {
         "model",
@@ -57,7 +59,6 @@ DEFAULT_BETAS = (
     "context-management",
     "effort",
     "prompt-caching-scope",
-    "context-1m",
     "extended-cache-ttl",
     "fine-grained-tool-streaming",
     "token-efficient-tools",
@@ -176,30 +177,34 @@ class Policy:
             raise PolicyError("tools must be a list", 400)
         used: set[str] = set()
         for tool in tools:
-            kind = tool.get("type") if isinstance(tool, dict) else None
+            if not isinstance(tool, dict):
+                raise PolicyError("a tool is not an object", 400)
+            kind = tool.get("type")
             if kind is None or (isinstance(kind, str) and kind.startswith(CLIENT_TOOL_TYPES)):
                 continue
-            family = _family(str(kind), "tools", self.server_tools)
+            family = _family(kind, "tools", self.server_tools) if isinstance(kind, str) else None
             if family is None:
-                raise PolicyError(f"tool type {kind!r} runs on the API's servers and is not allowed")
+                raise PolicyError(
+                    f"tool type {str(kind)[:60]!r} runs on the API's servers and is not allowed"
+                )
             used.add(family)
         return used
 
     def _check_blocks(self, request: dict[str, Any]) -> set[str]:
         blocks, sources = BLOCKS | self._allowed("blocks"), SOURCES | self._allowed("sources")
         used: set[str] = set()
-        for block in _content_blocks(request):
+        for block in content_blocks(request):
             kind = block.get("type")
-            if kind not in blocks:
-                raise PolicyError(f"content block type {kind!r} is not allowed")
+            if not isinstance(kind, str) or kind not in blocks:
+                raise PolicyError(f"content block type {str(kind)[:60]!r} is not allowed")
             if kind not in BLOCKS:
                 used.add(_family(str(kind), "blocks", self.server_tools) or "")
             source = block.get("source")
-            if source is None:
-                continue
+            if source is None or (kind == "search_result" and isinstance(source, str)):
+                continue  # a search result's source is a label the caller gives, never fetched
             source_type = source.get("type") if isinstance(source, dict) else None
-            if source_type not in sources:
-                raise PolicyError(f"a {kind} block's source of type {source_type!r} is not allowed")
+            if not isinstance(source_type, str) or source_type not in sources:
+                raise PolicyError(f"a {kind} block's source of type {str(source_type)[:60]!r} is not allowed")
             if source_type not in SOURCES:
                 used.add(_family(str(source_type), "sources", self.server_tools) or "")
         return used - {""}
@@ -227,7 +232,7 @@ def _family(item: str, part: str, allowed: Iterable[str]) -> str | None:
     return None
 
 
-def _content_blocks(request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def content_blocks(request: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every content block of the system prompt and the messages, nested ones (tool results, documents,
     search results) included; PolicyError for a message or block of the wrong shape."""
     stack: list[Any] = []
@@ -262,18 +267,29 @@ def _content_blocks(request: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        duplicate = next(key for key in keys if keys.count(key) > 1)
-        raise ValueError(f"the key {duplicate!r} appears twice in one object")
-    return dict(pairs)
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"the key {key[:60]!r} appears twice in one object")
+            seen.add(key)
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def parse(body: bytes | bytearray) -> Any:
-    """The request body's JSON value; ValueError for invalid JSON, duplicate keys or nesting deeper than
-    ``MAX_DEPTH`` (a lone surrogate is found when the request is encoded again: ``Checked.body``)."""
+    """The request body's JSON value; ValueError for invalid JSON (NaN and Infinity included), duplicate
+    keys, more than ``MAX_VALUES`` values or nesting deeper than ``MAX_DEPTH`` (a lone surrogate is found
+    when the request is encoded again: ``Checked.body``)."""
+    values = body.count(b",") + body.count(b"[") + body.count(b"{")
+    if values > MAX_VALUES:  # parsed, each costs far more memory than its byte or two of JSON
+        raise ValueError(f"the JSON holds more than {MAX_VALUES} values")
     try:
-        value = json.loads(body, object_pairs_hook=_no_duplicates)
+        value = json.loads(body, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except RecursionError:
         raise ValueError(f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
     stack: list[tuple[Any, int]] = [(value, 1)]

@@ -54,9 +54,9 @@ class Tunnel:
             _shut(conn)
         self._reader.join(timeout=10)
 
-    def _send(self, cid: int, kind: int, data: bytes = b"") -> None:
+    def _send(self, cid: int, kind: int, data: bytes = b"", always: bool = False) -> None:
         with self._lock:
-            if kind == CLOSE and self._conns.pop(cid, None) is None:
+            if kind == CLOSE and self._conns.pop(cid, None) is None and not always:
                 return  # already closed from the relay's side
             with contextlib.suppress(OSError):
                 self.stdio.write(HEADER.pack(cid, kind, len(data)) + data)
@@ -85,7 +85,7 @@ class Tunnel:
                 conn.connect(str(self.socket_path))
             except OSError:
                 conn.close()
-                self._send(cid, CLOSE)
+                self._send(cid, CLOSE, always=True)  # the relay must let go of its client too
                 return
             with self._lock:
                 self._conns[cid] = conn

@@ -95,7 +95,9 @@ class Relay:
         self.send(self.last_id, OPEN)
 
     def from_client(self, cid: int) -> None:
-        conn = self.conns[cid]
+        conn = self.conns.get(cid)
+        if conn is None:  # closed by the host earlier in the same round of events
+            return
         try:
             data = conn.recv(65536)
         except OSError:

@@ -102,9 +102,11 @@ class Gateway:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.drop_connections()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.socket_path.unlink(missing_ok=True)
+        self.ledger.close()  # what is still in flight is charged in full: the record holds all of it
         if self._unlogged:
             self._write_log(
                 GatewayLogLine(
@@ -147,7 +149,12 @@ class Gateway:
             return
         dropped = [h for h in CREDENTIALS if h in handler.headers]
         try:
-            call = self._admit(handler, path, dropped)
+            try:
+                call = self._admit(handler, path, dropped)
+            except (Refusal, PolicyError):
+                raise
+            except Exception as exc:  # a shape the checks did not foresee: refused, never a crash
+                raise Refusal(400, "refused:body", f"unreadable request ({type(exc).__name__})") from None
         except Refusal as refusal:
             known = refusal if isinstance(refusal, _Refused) else None
             extra = {"model": known.model, "reason": known.stop or str(known)} if known else {}
@@ -191,33 +198,41 @@ class Gateway:
         return _Call(handler, path, checked, forwarded, betas, dropped, reservation)
 
     def _forward(self, call: _Call) -> None:
+        """Send the admitted request on and relay the answer; whatever fails on the way, the reservation is
+        settled (in full once anything may have been sent) and the outcome is one log line."""
         handler, checked = call.handler, call.checked
-        headers = {k.lower(): v for k, v in handler.headers.items() if _forwarded(k.lower())}
+        headers = {k.lower(): v for k, v in handler.headers.items() if _forwarded(k.lower(), v)}
         headers["content-type"] = "application/json"
         if call.betas:
             headers["anthropic-beta"] = ",".join(call.betas)
         query = "?beta=true" if handler.path.partition("?")[2] == "beta=true" else ""
+        fields: dict[str, Any] = {"model": checked.model, "credentials_dropped": call.dropped}
         try:
             response = self.upstream.send("POST", call.path + query, headers, call.body)
-            call.body = b""  # sent: no need to hold it through the answer
-        except UpstreamError as exc:
-            self._settle(call, {})
-            fields = {"model": checked.model, "credentials_dropped": call.dropped}
-            self.log("POST", handler.path, 502, "failed", reason=str(exc), **fields)
-            handler.answer(502, api_error("api_error", self.masker.text(f"crucible gateway: {exc}")))
+        except Exception as exc:  # unreachable after every retry, or a request it could not send
+            self._settle(call, {} if isinstance(exc, UpstreamError) else None)
+            reason = str(exc) if isinstance(exc, UpstreamError) else f"the request could not be sent ({exc})"
+            self.log("POST", handler.path, 502, "failed", reason=reason, **fields)
+            handler.answer(502, api_error("api_error", self.masker.text(f"crucible gateway: {reason}")))
             return
-        relayed = relay(handler, response, self.masker)
+        call.body = b""  # sent: no need to hold it through the answer
+        try:
+            relayed = relay(handler, response, self.masker)
+        except Exception as exc:
+            self._settle(call, None)
+            self.log("POST", handler.path, 502, "failed", reason=f"the answer broke off ({exc})", **fields)
+            handler.close_connection = True
+            return
         dollars = self._settle(call, relayed.usage)
         self.log(
             "POST",
             handler.path,
             response.status,
             "forwarded" if relayed.complete else "failed",
-            model=checked.model,
-            credentials_dropped=call.dropped,
             key_added=self.upstream.key_added,
             server_tools=checked.server_tools,
             reason="" if relayed.complete else "the sandbox hung up mid-answer",
+            **fields,
         )
         self._record(call, relayed.streamed, response.status, relayed.answer, dollars)
         if relayed.complete:  # the last chunk only once the exchange is on record
@@ -257,17 +272,20 @@ class _Refused(Refusal):
         self.model, self.stop = model, stop
 
 
-def _forwarded(header: str) -> bool:
-    return header in FORWARDED or header.startswith("x-stainless-")
+def _forwarded(header: str, value: str) -> bool:
+    known = header in FORWARDED or header.startswith("x-stainless-")
+    return known and value.isascii() and value.isprintable()
 
 
 def _clamp(request: dict[str, Any], max_tokens: int) -> None:
-    """``max_tokens`` as admitted, and a thinking budget that still fits under it."""
+    """``max_tokens`` as admitted, and a thinking budget that still fits under it (none, if the least the
+    API takes, 1,024 tokens, no longer fits)."""
     request["max_tokens"] = max_tokens
     thinking = request.get("thinking")
     budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
     if isinstance(thinking, dict) and isinstance(budget, int) and budget >= max_tokens:
-        request["thinking"] = {**thinking, "budget_tokens": max(1024, max_tokens - 1)}
+        fits = max_tokens > 1024
+        request["thinking"] = {**thinking, "budget_tokens": max_tokens - 1} if fits else {"type": "disabled"}
 
 
 @dataclass
