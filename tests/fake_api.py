@@ -25,6 +25,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     hold: threading.Event | None = None  # streamed: wait for it after the first event
     cut_after: int | None = None  # streamed: drop the connection after this many events
+    end_after: int | None = None  # streamed: end the answer cleanly after this many events
     echo_headers: bool = False  # put the request's headers into the answer's body (as some errors do)
     delay_s: float = 0.0  # wait this long before answering
 
@@ -119,6 +120,8 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 if index == answer.cut_after:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
+                if index == answer.end_after:
+                    break
                 chunk = event + b"\n\n"
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.wfile.flush()

@@ -176,6 +176,14 @@ def test_a_hung_up_stream_whose_upstream_breaks_is_charged_its_reservation(tmp_p
         assert running.gateway.ledger.reserved_tokens == 0
 
 
+def test_a_stream_that_ends_before_its_final_usage_is_charged_its_reservation(tmp_path: Path) -> None:
+    with started(tmp_path) as running:
+        running.api.script.append(Answer(fifty_blocks(), end_after=10))  # a clean end, no message_delta
+        assert running.post(ask(stream=True)).status_code == 200
+        usage = running.gateway.ledger.usage
+        assert usage.output_tokens == 100 and usage.input_tokens > 1_000  # not message_start's 1 token
+
+
 def test_count_tokens_is_refused_once_the_sample_is_stopped(tmp_path: Path) -> None:
     with started(tmp_path, requests=1) as running:
         running.api.then = lambda _seen: text_message("one")

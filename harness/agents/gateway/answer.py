@@ -132,7 +132,8 @@ def _stream(handler: Handler, response: UpstreamResponse, masker: Masker) -> Rel
     answer = dict(assembler.message)
     if assembler.error:
         answer["error"] = assembler.error
-    usage = answer.get("usage") if ended and isinstance(answer.get("usage"), dict) else None
+    final = ended and assembler.settled  # a stream cut short carries only message_start's usage
+    usage = answer.get("usage") if final and isinstance(answer.get("usage"), dict) else None
     if not alive:
         handler.close_connection = True
     return Relayed(True, answer, alive, usage)

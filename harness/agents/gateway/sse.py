@@ -17,6 +17,7 @@ class MessageAssembler:
         self.message: dict[str, Any] = {}
         self.error: dict[str, Any] | None = None
         self.events = 0
+        self.settled = False  # a message_delta (the final usage) or an error event was seen
 
     def feed(self, chunk: bytes) -> None:
         self._pending += chunk.replace(b"\r\n", b"\n")
@@ -45,11 +46,13 @@ class MessageAssembler:
         elif kind == "content_block_stop":
             self._close_block(int(event.get("index", -1)))
         elif kind == "message_delta":
+            self.settled = True
             self.message.update(event.get("delta") or {})
             usage = dict(self.message.get("usage") or {})
             usage.update(event.get("usage") or {})  # message_delta's counts are cumulative
             self.message["usage"] = usage
         elif kind == "error":
+            self.settled = True
             self.error = dict(event.get("error") or {})
 
     def _blocks(self) -> list[dict[str, Any]]:
