@@ -242,6 +242,15 @@ def test_every_refusal_at_any_layer_is_one_log_line(tmp_path: Path) -> None:
             b"POST /v1/messages HTTP/1.1\r\nconnection: close\r\ncontent-length: 4\r\n\r\n\xff\xfe\xfd\xfc",
             400,
         ),
+        (post_raw({**ask(), "messages": [{"role": "user", "content": [{"type": ["text"]}]}]}), 403),
+        (post_raw({**ask(), "tools": {"type": "web_search_20250305"}}), 400),
+        (post_raw({**ask(), "messages": [{"role": "user", "content": "\ud800"}]}), 400),
+        (
+            b"POST /v1/messages HTTP/1.1\r\nconnection: close\r\ncontent-length: 200000\r\n\r\n"
+            + b"[" * 100_000
+            + b"]" * 100_000,
+            400,
+        ),
     ]
     with started(tmp_path) as running:
         answers = [raw(running, data) for data, _status in attempts]
