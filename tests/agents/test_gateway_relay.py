@@ -62,23 +62,8 @@ def process_stdio(process: subprocess.Popen[bytes]) -> Stdio:
 @contextmanager
 def relayed(tmp_path: Path, answers: list[dict[str, Any]]) -> Iterator[tuple[Path, Gateway, ScriptedSource]]:
     """A gateway on ``host/api.sock`` and, in front of it, the relay's socket ``sandbox/api.sock``."""
-    (tmp_path / "sandbox").mkdir()
-    source = ScriptedSource(answers)
-    ledger = Ledger(Budgets.of(SETTINGS), SETTINGS.prices, SETTINGS)
-    relay_socket = tmp_path / "sandbox" / "api.sock"
-    command = [sys.executable, relay_inside.__file__, str(relay_socket)]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    try:
-        with (
-            Gateway(
-                tmp_path / "host" / "api.sock", source, ledger, frozenset({MODEL}), tmp_path / "host"
-            ) as gw,
-            Tunnel(process_stdio(process), gw.socket_path),
-        ):
-            yield relay_socket, gw, source
-    finally:
-        process.kill()
-        process.wait()
+    with relay_process(tmp_path, answers) as (relay_socket, _pid, gateway, source):
+        yield relay_socket, gateway, source
 
 
 def ask(text: str, stream: bool = False) -> dict[str, Any]:
@@ -144,9 +129,13 @@ def open_fds(pid: int) -> int:
 
 
 @contextmanager
-def relay_process(tmp_path: Path, answers: list[dict[str, Any]]) -> Iterator[tuple[Path, int, Gateway]]:
-    """As ``relayed``, with the relay process's pid (to count what it holds)."""
+def relay_process(
+    tmp_path: Path, answers: list[dict[str, Any]]
+) -> Iterator[tuple[Path, int, Gateway, ScriptedSource]]:
+    """The relay's socket, the relay process's pid (to count what it holds), the gateway behind it on
+    ``host/api.sock`` and the scripted model behind that."""
     (tmp_path / "sandbox").mkdir()
+    source = ScriptedSource(answers)
     ledger = Ledger(Budgets.of(SETTINGS), SETTINGS.prices, SETTINGS)
     relay_socket = tmp_path / "sandbox" / "api.sock"
     command = [sys.executable, relay_inside.__file__, str(relay_socket)]
@@ -154,15 +143,11 @@ def relay_process(tmp_path: Path, answers: list[dict[str, Any]]) -> Iterator[tup
     try:
         with (
             Gateway(
-                tmp_path / "host" / "api.sock",
-                ScriptedSource(answers),
-                ledger,
-                frozenset({MODEL}),
-                tmp_path / "host",
+                tmp_path / "host" / "api.sock", source, ledger, frozenset({MODEL}), tmp_path / "host"
             ) as gw,
             Tunnel(process_stdio(process), gw.socket_path),
         ):
-            yield relay_socket, process.pid, gw
+            yield relay_socket, process.pid, gw, source
     finally:
         process.kill()
         process.wait()
@@ -182,7 +167,7 @@ def settle(check: Any) -> bool:
 
 
 def test_connections_the_client_closes_first_leave_nothing_behind(tmp_path: Path) -> None:
-    with relay_process(tmp_path, []) as (relay, pid, _gateway):
+    with relay_process(tmp_path, []) as (relay, pid, _gateway, _source):
         before = open_fds(pid)
         for _ in range(300):
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
@@ -191,7 +176,7 @@ def test_connections_the_client_closes_first_leave_nothing_behind(tmp_path: Path
 
 
 def test_held_connections_beyond_the_cap_do_not_stop_the_relay_for_good(tmp_path: Path) -> None:
-    with relay_process(tmp_path, [answer("after")]) as (relay, pid, _gateway):
+    with relay_process(tmp_path, [answer("after")]) as (relay, pid, _gateway, _source):
         before = open_fds(pid)
         held = []
         for _ in range(80):
@@ -211,7 +196,7 @@ def test_held_connections_beyond_the_cap_do_not_stop_the_relay_for_good(tmp_path
 
 def test_a_request_followed_by_a_half_close_is_answered(tmp_path: Path) -> None:
     with (
-        relay_process(tmp_path, [answer("half")]) as (relay, _pid, gateway),
+        relay_process(tmp_path, [answer("half")]) as (relay, _pid, gateway, _source),
         socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn,
     ):
         conn.settimeout(30)

@@ -140,7 +140,7 @@ def _stream(handler: Handler, response: UpstreamResponse, masker: Masker) -> Rel
 
 
 def _whole(handler: Handler, response: UpstreamResponse, masker: Masker) -> Relayed:
-    data, ended = b"", True
+    data, ended = bytearray(), True
     try:
         for chunk in response.chunks:
             data += chunk
@@ -149,10 +149,10 @@ def _whole(handler: Handler, response: UpstreamResponse, masker: Masker) -> Rela
                 break
     except Exception:  # the upstream broke: the usage is unknown
         ended = False
-    answer = _json_or_text(masker.bytes(data))
+    answer = _json_or_text(masker.bytes(bytes(data)))
     if response.status >= 400 or not ended:
         answer = _error(answer, masker, response.status if ended else 502)
-    body = json.dumps(answer).encode() if response.status >= 400 or not ended else masker.bytes(data)
+    body = json.dumps(answer).encode() if response.status >= 400 or not ended else masker.bytes(bytes(data))
     alive = _write(handler, lambda: _head(handler, response)) and _write(
         handler, lambda: _chunk(handler, body)
     )

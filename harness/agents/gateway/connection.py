@@ -180,7 +180,6 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.settimeout(self.server.idle_s)
-        self.started = time.monotonic()
         self.expired = False
         self.taken = 0
 

@@ -89,7 +89,6 @@ class Ledger:
     reserved_dollars: float = 0.0
     stopped_by: Stop | None = None
     started: float = field(default_factory=time.monotonic)
-    closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _open: set[int] = field(default_factory=set, repr=False)
     _kept: list[Reservation] = field(default_factory=list, repr=False)
@@ -180,4 +179,3 @@ class Ledger:
             left = list(self._kept)
         for reservation in left:
             self.settle(reservation, None)
-        self.closed = True
