@@ -212,12 +212,24 @@ class RunSettings(_Section):
         return self.evaluate_limit() if self.warm_pods is None else self.warm_pods
 
 
+# how a candidate is gated against the baseline (harness/report/gate.py)
+GateMode = Literal["non-inferiority", "no-regression"]
+
+
 class EvalSettings(_Section):
     """What `pytest evals/` decides on: floors on each variant's metrics, and a baseline to gate the
     other variants against (each overridable on the command line)."""
 
     baseline: str | None = Field(None, description="variant label the others are gated against")
-    margin: float = Field(0.05, gt=0, lt=1, description="non-inferiority margin of the gate")
+    margin: float = Field(0.05, gt=0, lt=1, description="the gate's margin")
+    mode: GateMode = Field(
+        "non-inferiority",
+        description="non-inferiority: pass only when shown within the margin (a release); no-regression: "
+        "fail only when shown worse (a pull request)",
+    )
+    allow_partial: bool = Field(
+        False, description="let a gate judge a metric on fewer fixtures than the suite runs it on"
+    )
     thresholds: dict[str, float] = Field(
         default_factory=dict, description="floors per metric, e.g. tests = 0.9 (fixture.toml may add its own)"
     )

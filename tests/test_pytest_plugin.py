@@ -228,7 +228,7 @@ def test_gate_tells_a_worse_candidate_from_a_run_too_small(project: pytest.Pytes
     assert worse.ret == 1
     worse.assert_outcomes(failed=1)
     text = worse.stdout.str()
-    assert f"FAIL: {PLAIN} vs {CHECKLIST}, margin 0.05" in text
+    assert f"FAIL: {PLAIN} vs {CHECKLIST} (non-inferiority, margin 0.05)" in text
     assert (
         "migrations: FAILS: the candidate is shown worse by more than the margin: difference -1.000" in text
     )
@@ -246,11 +246,13 @@ def test_a_metric_missing_for_the_candidate_fails_the_gate(project: pytest.Pytes
     for epoch in range(1, 11):
         path = f"samples/{PLAIN}.jwt-auth.e{epoch}/record.json"
         run.write_record(path, run.read_record(path, SampleRecord).model_copy(update={"migrations": None}))
-    result = decide(project, run_id, f"{CHECKLIST},{PLAIN}", "--crucible-baseline", CHECKLIST, epochs=10)
+    args = ("--crucible-baseline", CHECKLIST, "--crucible-mode", "no-regression")
+    result = decide(project, run_id, f"{CHECKLIST},{PLAIN}", *args, epochs=10)
     assert result.ret == 1
     text = result.stdout.str()
     assert "migrations: FAILS: no samples of both variants on a shared fixture" in text
-    assert "security: passes" in text  # the other metrics are judged, the missing one is not passed over
+    # the other metrics are judged, the missing one is not passed over
+    assert "security: passes: no regression shown" in text
 
 
 def test_floors_and_gates_under_xdist(project: pytest.Pytester) -> None:

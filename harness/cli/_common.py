@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
-from harness.config import CrucibleConfig
+from harness.config import CrucibleConfig, EvalSettings
+from harness.errors import UserError
 
 if TYPE_CHECKING:
     from harness.pipeline.engine import Engine
+    from harness.report.gate import GateSpec
 
 # Redirected output (CI logs, files) gets wide tables, so that test names and reasons are not cut.
 _PIPE_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
@@ -122,3 +124,18 @@ def start_engines(config: CrucibleConfig) -> list[Engine]:
         engines = Engine.start_all(config, live.update)
         _images_ready(live, engines)
         return engines
+
+
+def gate_spec(evals: EvalSettings, margin: float | None, mode: str | None, allow_partial: bool) -> GateSpec:
+    """The gate the command line asks for, over the project's evals settings; a mode that is not one
+    of the two is bad input."""
+    from harness.report.gate import MODES, GateSpec
+
+    chosen = mode or evals.mode
+    if chosen not in MODES:
+        raise UserError(f"--mode {chosen} is unknown", f"use one of: {', '.join(MODES)}")
+    return GateSpec(
+        margin=margin or evals.margin,
+        mode=chosen,  # type: ignore[arg-type]
+        allow_partial=allow_partial or evals.allow_partial,
+    )

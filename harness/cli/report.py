@@ -8,10 +8,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from harness.cli._common import config_of, err, out
+from harness.cli._common import config_of, err, gate_spec, out
 from harness.errors import UserError
 from harness.report.stats import GATE_METRICS, METRICS
 from harness.store import RunDir, RunStore
+
+MARGIN = "the gate's margin (default evals.margin)"
+MODE = "non-inferiority (a release) or no-regression (a pull request); default evals.mode"
+PARTIAL = "let a gated metric be judged on fewer fixtures than the suite runs it on"
 
 
 def _runs(ctx: typer.Context, run_ids: list[str] | None) -> list[RunDir]:
@@ -27,14 +31,17 @@ def report(
     baseline: Annotated[
         str | None, typer.Option("--baseline", help="variant the others are compared with")
     ] = None,
-    margin: Annotated[float, typer.Option("--margin", help="non-inferiority margin")] = 0.05,
+    margin: Annotated[float | None, typer.Option("--margin", help=MARGIN)] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help=MODE)] = None,
+    allow_partial: Annotated[bool, typer.Option("--allow-partial", help=PARTIAL)] = False,
 ) -> None:
     """Write index.html, summary.md, junit.xml, results.parquet and a datasets Dataset for the runs."""
     from harness.report import write_report
 
+    spec = gate_spec(config_of(ctx).evals, margin, mode, allow_partial)
     runs = _runs(ctx, run_ids)
     with err.status("writing the report"):
-        files = write_report(runs, runs[0], baseline, margin)
+        files = write_report(runs, runs[0], baseline, spec)
     out.print(
         f"report: {files.html}\nsummary: {files.summary}\njunit: {files.junit}\nparquet: {files.parquet}\n"
         f"dataset: {files.dataset}",
@@ -48,7 +55,9 @@ def compare(
         str, typer.Option("--baseline", help="the variant to hold the line (label, e.g. backend-engineer)")
     ],
     candidate: Annotated[str, typer.Option("--candidate", help="the variant under review")],
-    margin: Annotated[float, typer.Option("--margin", help="how much worse the candidate may be")] = 0.05,
+    margin: Annotated[float | None, typer.Option("--margin", help=MARGIN)] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help=MODE)] = None,
+    allow_partial: Annotated[bool, typer.Option("--allow-partial", help=PARTIAL)] = False,
     metric: Annotated[
         list[str] | None, typer.Option("--metric", help=f"gate metrics (default {', '.join(GATE_METRICS)})")
     ] = None,
@@ -61,17 +70,22 @@ def compare(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="the differences and the gate as JSON")] = False,
 ) -> None:
-    """Non-inferiority gate: exit 1 when, for a gated metric, the lower 95% bound of (candidate -
-    baseline) falls below -margin, or the metric cannot be judged; 0 otherwise. The reasons are printed
-    either way."""
-    from harness.report import load_records
+    """The gate: exit 1 when a gated metric fails in the chosen mode (non-inferiority: the 95% interval
+    of candidate - baseline reaches below -margin; no-regression: it lies wholly below -negligible), or
+    cannot be judged (no samples, or fixtures of the suite missing without --allow-partial); 0
+    otherwise. The reasons are printed either way."""
+    from harness.report import load_records, planned_fixtures
+    from harness.report.gate import gate
     from harness.report.stats import compare as paired
-    from harness.report.stats import frame, gate
+    from harness.report.stats import frame, suite_fixtures
 
     metrics = tuple(metric or GATE_METRICS)
     if unknown := [m for m in metrics if m not in METRICS]:
         raise UserError(f"--metric {', '.join(unknown)} is unknown", f"use some of: {', '.join(METRICS)}")
-    df = frame(load_records(_runs(ctx, run_ids)))
+    spec = gate_spec(config_of(ctx).evals, margin, mode, allow_partial)
+    runs = _runs(ctx, run_ids)
+    records = load_records(runs)
+    df = frame(records)
     present = sorted(df["variant"].unique()) if not df.empty else []
     for name in (baseline, candidate):
         if name not in present:
@@ -80,9 +94,10 @@ def compare(
                 f"use one of: {', '.join(present) or 'none'} (or pass --run)",
             )
     differences = paired(df, baseline, candidate, metrics=tuple(METRICS), negligible=_amounts(negligible))
-    result = gate(differences, margin, metrics)
+    pair = [r for r in records if (r.variant or "workspace") in (baseline, candidate)]
+    result = gate(differences, spec, suite_fixtures(pair, planned_fixtures(runs)), metrics)
     if as_json:
-        out.print_json(data=_as_json(baseline, candidate, margin, differences, result))
+        out.print_json(data=_as_json(baseline, candidate, spec, differences, result))
         if not result.passed:
             raise typer.Exit(1)
         return
@@ -105,7 +120,8 @@ def compare(
     for reason in result.reasons:
         out.print(reason, highlight=False)
     out.print(
-        f"{'PASS' if result.passed else 'FAIL'}: {candidate} vs {baseline}, margin {margin}", highlight=False
+        f"{'PASS' if result.passed else 'FAIL'}: {candidate} vs {baseline} ({spec.describe()})",
+        highlight=False,
     )
     if not result.passed:
         raise typer.Exit(1)
@@ -132,13 +148,13 @@ def _number(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _as_json(
-    baseline: str, candidate: str, margin: float, differences: list[Any], result: Any
-) -> dict[str, Any]:
+def _as_json(baseline: str, candidate: str, spec: Any, differences: list[Any], result: Any) -> dict[str, Any]:
     return {
         "baseline": baseline,
         "candidate": candidate,
-        "margin": margin,
+        "margin": spec.margin,
+        "mode": spec.mode,
+        "allow_partial": spec.allow_partial,
         "differences": [
             {
                 "metric": d.metric,
@@ -151,6 +167,7 @@ def _as_json(
                 "p": _number(d.p_value),
                 "p_holm": _number(d.p_holm),
                 "detectable": _number(d.mde),
+                "shared_fixtures": list(d.shared),
                 "verdict": d.verdict,
             }
             for d in differences

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.table import Table
 
-from harness.cli._common import Live, config_of, err, out, split, start_engines
+from harness.cli._common import Live, config_of, err, gate_spec, out, split, start_engines
 from harness.config import CrucibleConfig, with_runtimes
 from harness.errors import UserError
 from harness.records import BUDGET_ENDED, Grid, SampleRecord, SampleStatus
@@ -78,6 +78,13 @@ def run(
     margin: Annotated[
         float | None, typer.Option("--margin", help="the gate's (default evals.margin)")
     ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option("--mode", help="the gate's: non-inferiority or no-regression (default evals.mode)"),
+    ] = None,
+    allow_partial: Annotated[
+        bool, typer.Option("--allow-partial", help="a gated metric may be judged on fewer fixtures")
+    ] = False,
 ) -> None:
     """Let each variant write a backend for each fixture, then evaluate it. With no API key, replays the
     bundled cassettes."""
@@ -95,14 +102,10 @@ def run(
     if asked.provider is None and chosen == "replay" and not config.agent.provider:
         err.print("no ANTHROPIC_API_KEY: replaying the bundled cassettes (hand-made demo recordings)")
     grid, cells = _cells(config, asked, chosen)
-    design = None
-    if until_decided and baseline and candidate:
-        design = _design(cells, baseline, candidate, margin or config.evals.margin, min_epochs, max_epochs)
+    spec = gate_spec(config.evals, margin, mode, allow_partial)
+    design = _design(cells, baseline, candidate, spec, (min_epochs, max_epochs)) if until_decided else None
     providers = provider_factory(chosen, config, record)
-    on_ray = config.run.executor == "ray"
-    if on_ray and record:
-        raise UserError("--record does not work on the ray executor", 'record with run.executor = "local"')
-    engines = [] if on_ray else start_engines(config)
+    engines = _engines(config, record)
     if resumed is None:
         run_dir = store.start("run", settings=json.loads(config.model_dump_json()), grid=grid)
     else:
@@ -114,6 +117,21 @@ def run(
     )
     records, design = _execute(execution, design)
     _finish(run_dir, records, design)
+
+
+def _design(cells: list[Cell], baseline: Any, candidate: Any, spec: Any, looks: tuple[int, int]) -> Any:
+    from harness.execute.until_decided import design_of
+
+    return design_of(cells, baseline, candidate, spec, *looks)
+
+
+def _engines(config: Any, record: bool) -> list[Any]:
+    """The engines of a local run (none on Ray, whose workers start their own)."""
+    if config.run.executor != "ray":
+        return start_engines(config)
+    if record:
+        raise UserError("--record does not work on the ray executor", 'record with run.executor = "local"')
+    return []
 
 
 def _sequential_epochs(
@@ -247,20 +265,6 @@ def plan_json(made: Any) -> dict[str, Any]:
         "wall_s": made.wall_s,
         "detectable": made.detectable,
     }
-
-
-def _design(cells: list[Cell], baseline: str, candidate: str, margin: float, first: int, last: int) -> Any:
-    from harness.records.sequential import SequentialRun
-
-    labels = sorted({c.variant.label for c in cells})
-    if baseline not in labels or candidate not in labels or baseline == candidate:
-        raise UserError(
-            f"--baseline {baseline} and --candidate {candidate} must be two of the run's variants",
-            f"use two of: {', '.join(labels)}",
-        )
-    return SequentialRun(
-        baseline=baseline, candidate=candidate, margin=margin, min_epochs=first, max_epochs=last
-    )
 
 
 def _asked_grid(

@@ -7,14 +7,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from harness.errors import UserError
 from harness.pipeline.cell import Cell
 from harness.records import BUDGET_ENDED, SampleRecord
 from harness.records.sequential import SequentialRun
+from harness.report.gate import GateSpec
 from harness.report.sequential import look, look_levels
-from harness.report.stats import frame
 from harness.store import RunDir
 
 REPORT = "sequential.json"
+
+
+def design_of(
+    cells: list[Cell], baseline: str, candidate: str, spec: GateSpec, first: int, last: int
+) -> SequentialRun:
+    """The sequential design of a run, its two variants checked against the grid's."""
+    labels = sorted({c.variant.label for c in cells})
+    if baseline not in labels or candidate not in labels or baseline == candidate:
+        raise UserError(
+            f"--baseline {baseline} and --candidate {candidate} must be two of the run's variants",
+            f"use two of: {', '.join(labels)}",
+        )
+    return SequentialRun(
+        baseline=baseline,
+        candidate=candidate,
+        margin=spec.margin,
+        mode=spec.mode,
+        allow_partial=spec.allow_partial,
+        min_epochs=first,
+        max_epochs=last,
+    )
 
 
 def run_until_decided(
@@ -36,7 +58,8 @@ def run_until_decided(
             break
         if epoch < design.min_epochs:
             continue
-        seen = look(frame(records), design.baseline, design.candidate, design.margin, epoch, levels[epoch])
+        planned = list(dict.fromkeys(c.fixture.id for c in cells))
+        seen = look(records, design, planned, epoch, levels[epoch])
         design = design.model_copy(update={"looks": [*design.looks, seen]})
         run.write_record(REPORT, design)
         progress(f"epoch {epoch}: " + ", ".join(f"{m} {o}" for m, o in seen.outcomes.items()))

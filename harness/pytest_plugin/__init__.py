@@ -55,8 +55,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="variant label the others are gated against (evals.baseline)",
     )
     group.addoption("--crucible-report", default=None, help="also copy the report files into this folder")
+    group.addoption("--crucible-margin", type=float, default=None, help="the gate's margin (evals.margin)")
     group.addoption(
-        "--crucible-margin", type=float, default=None, help="non-inferiority margin (evals.margin, 0.05)"
+        "--crucible-mode",
+        default=None,
+        choices=["non-inferiority", "no-regression"],
+        help="the gate's mode: no-regression for a pull request, non-inferiority for a release (evals.mode)",
+    )
+    group.addoption(
+        "--crucible-allow-partial",
+        action="store_true",
+        help="a gate may judge a metric on fewer fixtures than the grid runs it on (evals.allow_partial)",
     )
     group.addoption(
         "--crucible-threshold",
@@ -273,6 +282,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workerinput") or RUN_KEY not in config.stash:
         return
+    from harness.pytest_plugin.cases import gate_spec_of
     from harness.report import write_report
 
     run = config.stash[RUN_KEY]
@@ -281,7 +291,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not (run.path / "samples").is_dir():
         return
     evals = _evals(config)
-    files = write_report([run], run, evals.baseline, evals.margin)
+    files = write_report([run], run, evals.baseline, gate_spec_of(evals))
     target = config.getoption("crucible_report")
     if target:
         import shutil

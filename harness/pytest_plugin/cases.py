@@ -11,7 +11,8 @@ from harness.config import EvalSettings
 from harness.errors import ConfigError
 from harness.pipeline.cell import Cell
 from harness.records import SampleRecord
-from harness.report.stats import compare, frame, gate
+from harness.report.gate import GateSpec, gate
+from harness.report.stats import compare, frame, suite_fixtures
 from harness.report.thresholds import Floor, FloorOn, check_floor, floors_from, parse_floor
 
 
@@ -40,11 +41,16 @@ class FloorCase:
         return Decided(result.passed, result.message)
 
 
+def gate_spec_of(evals: EvalSettings) -> GateSpec:
+    return GateSpec(evals.margin, evals.mode, evals.allow_partial)
+
+
 @dataclass(frozen=True)
 class GateCase:
     baseline: str
     candidate: str
-    margin: float
+    spec: GateSpec
+    fixtures: tuple[str, ...]  # the grid's: the suite the gate expects to see whole
 
     @property
     def id(self) -> str:
@@ -54,9 +60,11 @@ class GateCase:
         return [c for c in cells if c.variant.label in (self.baseline, self.candidate)]
 
     def judge(self, records: list[SampleRecord]) -> Decided:
-        result = gate(compare(frame(records), self.baseline, self.candidate), self.margin)
+        pair = [r for r in records if r.variant in (self.baseline, self.candidate)]
+        expected = suite_fixtures(pair, self.fixtures)
+        result = gate(compare(frame(pair), self.baseline, self.candidate), self.spec, expected)
         verdict = "PASS" if result.passed else "FAIL"
-        head = f"{verdict}: {self.candidate} vs {self.baseline}, margin {self.margin}"
+        head = f"{verdict}: {self.candidate} vs {self.baseline} ({self.spec.describe()})"
         return Decided(result.passed, "\n".join([head, *result.reasons]))
 
 
@@ -72,6 +80,8 @@ def settings(config: Any, evals: EvalSettings) -> EvalSettings:
             "thresholds": floors,
             "baseline": config.getoption("crucible_baseline") or evals.baseline,
             "margin": config.getoption("crucible_margin") or evals.margin,
+            "mode": config.getoption("crucible_mode") or evals.mode,
+            "allow_partial": config.getoption("crucible_allow_partial") or evals.allow_partial,
             "floor_on": config.getoption("crucible_floor_on") or evals.floor_on,
         }
     )
@@ -98,4 +108,6 @@ def gate_cases(cells: list[Cell], evals: EvalSettings) -> list[GateCase]:
             f"--crucible-baseline {evals.baseline!r} is not a variant of this grid ({', '.join(variants)})",
             "name one of them, or add its file to --crucible-variants",
         )
-    return [GateCase(evals.baseline, v, evals.margin) for v in variants if v != evals.baseline]
+    fixtures = tuple(dict.fromkeys(c.fixture.id for c in cells))
+    spec = gate_spec_of(evals)
+    return [GateCase(evals.baseline, v, spec, fixtures) for v in variants if v != evals.baseline]

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.config import GateMode
 from harness.records import Record
 
 
@@ -16,16 +17,23 @@ class Look(BaseModel):
     model_config = ConfigDict(frozen=True)
     epoch: int = Field(description="epochs done when it looked")
     level: float = Field(description="two-sided level of this look's intervals (the boundary's)")
-    outcomes: dict[str, str] = Field(description="per gated metric: passes, worse, too small or no data")
+    outcomes: dict[str, str] = Field(
+        description="per gated metric: passes, worse, too small, partial or no data"
+    )
     reasons: list[str]
     passed: bool
-    decided: bool = Field(description="every gated metric passes, or one is shown worse")
+    decided: bool = Field(
+        description="shown worse, or (non-inferiority) every gated metric passes, or (no-regression) every "
+        "one is shown within the margin or the last look passed"
+    )
 
 
 class SequentialRun(Record):
     baseline: str
     candidate: str
     margin: float
+    mode: GateMode = "non-inferiority"
+    allow_partial: bool = False
     min_epochs: int
     max_epochs: int
     looks: list[Look] = Field(default_factory=list)

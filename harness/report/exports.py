@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.records import BUDGET_ENDED, Check, SampleRecord, SampleStatus
-from harness.report.stats import ESTIMAND, compare, frame, gate, summarise
+from harness.report.gate import GateSpec, gate
+from harness.report.stats import ESTIMAND, compare, frame, suite_fixtures, summarise
 from harness.store import RunDir
 
 
@@ -36,7 +37,9 @@ def run_notes(records: list[SampleRecord]) -> list[str]:
     return notes
 
 
-def summary_markdown(records: list[SampleRecord], baseline: str | None, margin: float) -> str:
+def summary_markdown(
+    records: list[SampleRecord], baseline: str | None, spec: GateSpec, planned: list[str] | None = None
+) -> str:
     df = frame(records)
     lines = ["# Crucible results", ""]
     infra = sum(r.status is SampleStatus.INFRA_FAILURE for r in records)
@@ -59,12 +62,11 @@ def summary_markdown(records: list[SampleRecord], baseline: str | None, margin: 
     variants = sorted(df["variant"].unique()) if not df.empty else []
     if baseline and baseline in variants:
         for candidate in [v for v in variants if v != baseline]:
-            diffs = compare(df, baseline, candidate)
-            result = gate(diffs, margin)
+            pair = [r for r in records if (r.variant or "workspace") in (baseline, candidate)]
+            result = gate(compare(df, baseline, candidate), spec, suite_fixtures(pair, planned or ()))
             lines += [
                 "",
-                f"## {candidate} vs {baseline}: {'PASS' if result.passed else 'FAIL'} "
-                f"(non-inferiority, margin {margin})",
+                f"## {candidate} vs {baseline}: {'PASS' if result.passed else 'FAIL'} ({spec.describe()})",
                 "",
             ]
             lines += [f"- {reason}" for reason in result.reasons]
@@ -114,10 +116,10 @@ def junit(records: list[SampleRecord]) -> bytes:
 
 
 def write_exports(
-    records: list[SampleRecord], dest: RunDir, baseline: str | None, margin: float
+    records: list[SampleRecord], dest: RunDir, baseline: str | None, spec: GateSpec, planned: list[str]
 ) -> dict[str, Path]:
     df = frame(records)
-    summary = dest.write_text("summary.md", summary_markdown(records, baseline, margin))
+    summary = dest.write_text("summary.md", summary_markdown(records, baseline, spec, planned))
     junit_path = dest.write_bytes("junit.xml", junit(records))
     parquet = dest.path / "results.parquet"
     df.to_parquet(parquet.with_suffix(".parquet.tmp"), index=False)

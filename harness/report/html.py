@@ -18,7 +18,8 @@ from harness.records import SampleRecord
 from harness.records.transcript import ResponseEvent, ToolEvent, read_transcript
 from harness.report import charts
 from harness.report.exports import run_notes
-from harness.report.stats import ESTIMAND, METRICS, compare, frame, gate, summarise
+from harness.report.gate import GateSpec, gate
+from harness.report.stats import ESTIMAND, METRICS, compare, frame, suite_fixtures, summarise
 from harness.report.transcript_view import code, markdown, tool_view
 from harness.store import RunDir
 
@@ -99,7 +100,7 @@ def comparison_pairs(variants: list[str], baseline: str | None) -> list[tuple[st
 
 
 def _comparisons(
-    df: pd.DataFrame, baseline: str | None, margin: float
+    records: list[SampleRecord], df: pd.DataFrame, baseline: str | None, spec: GateSpec, planned: list[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The verdict rows of every compared pair, and, with a baseline, each candidate's gate (PASS or FAIL
     and the reason per gated metric), from one comparison per pair."""
@@ -121,7 +122,8 @@ def _comparisons(
                 }
             )
         if base == baseline:
-            result = gate(diffs, margin)
+            pair = [r for r in records if (r.variant or "workspace") in (base, candidate)]
+            result = gate(diffs, spec, suite_fixtures(pair, planned))
             gates.append({"candidate": candidate, "passed": result.passed, "reasons": result.reasons})
     return rows, gates
 
@@ -157,7 +159,13 @@ def _charts(summary: pd.DataFrame, df: pd.DataFrame, counts: list[dict[str, Any]
     return {name: Markup(svg) for name, svg in svgs.items()}  # noqa: S704 - matplotlib's own SVG, text escaped
 
 
-def render_html(records: list[SampleRecord], runs: list[RunDir], baseline: str | None, margin: float) -> str:
+def render_html(
+    records: list[SampleRecord],
+    runs: list[RunDir],
+    baseline: str | None,
+    spec: GateSpec,
+    planned: list[str] | None = None,
+) -> str:
     df = frame(records)
     summary = summarise(df) if not df.empty else pd.DataFrame()
     counts = []
@@ -185,7 +193,7 @@ def render_html(records: list[SampleRecord], runs: list[RunDir], baseline: str |
     )
     env.filters["fmt"] = _fmt
     template = env.get_template("report.html.j2")
-    verdicts, gates = _comparisons(df, baseline, margin) if not df.empty else ([], [])
+    verdicts, gates = _comparisons(records, df, baseline, spec, planned or []) if not df.empty else ([], [])
     return template.render(
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         runs=[run.run_id for run in runs],
@@ -196,7 +204,7 @@ def render_html(records: list[SampleRecord], runs: list[RunDir], baseline: str |
         verdicts=verdicts,
         gates=gates,
         baseline=baseline,
-        margin=margin,
+        gate_spec=spec.describe(),
         estimand=ESTIMAND,
         charts={} if df.empty else _charts(summary, df, counts),
         diffs=_prompt_diffs(runs),

@@ -30,11 +30,12 @@ import itertools
 import math
 
 import numpy as np
-import pandas as pd
 from scipy import special
 
-from harness.records.sequential import Look
-from harness.report.stats import GATE_METRICS, compare, gate
+from harness.records import SampleRecord
+from harness.records.sequential import Look, SequentialRun
+from harness.report.gate import GateSpec, gate
+from harness.report.stats import GATE_METRICS, compare, frame, suite_fixtures
 
 ALPHA = 0.025  # one-sided, as the fixed gate's 95% two-sided interval
 GRID = 1201  # points of the continuation density
@@ -99,10 +100,21 @@ def look_levels(first: int, last: int, alpha: float = ALPHA) -> dict[int, float]
     return {e: float(2 * special.ndtr(c) - 1) for e, c in zip(epochs, critical, strict=True)}
 
 
-def look(df: pd.DataFrame, baseline: str, candidate: str, margin: float, epoch: int, level: float) -> Look:
-    """The gate on the samples so far, its intervals at this look's level."""
-    result = gate(compare(df, baseline, candidate, GATE_METRICS, level=level), margin, GATE_METRICS)
+def look(
+    records: list[SampleRecord], design: SequentialRun, planned: list[str], epoch: int, level: float
+) -> Look:
+    """The gate on the samples so far, its intervals at this look's level. Non-inferiority is decided
+    when every gated metric passes or one is shown worse. No-regression is decided when one is shown
+    worse (it fails), when every one is shown within the margin (no regression of the margin's size is
+    left to find: it passes), or at the last look (it passes unless shown worse)."""
+    spec = GateSpec(design.margin, design.mode, design.allow_partial)
+    pair = [r for r in records if r.variant in (design.baseline, design.candidate)]
+    diffs = compare(frame(pair), design.baseline, design.candidate, GATE_METRICS, level=level)
+    expected = suite_fixtures(pair, planned)
+    result = gate(diffs, spec, expected)
     decided = result.passed or "worse" in result.outcomes.values()
+    if spec.mode == "no-regression" and result.passed and epoch < design.max_epochs:
+        decided = gate(diffs, GateSpec(spec.margin, "non-inferiority", spec.allow_partial), expected).passed
     return Look(
         epoch=epoch,
         level=level,

@@ -1,7 +1,8 @@
 """Statistics over samples: per variant, each metric's score on the suite with its 95% interval, unbiased
 pass@k and pass^k; between two variants, the difference on the fixtures both have, its interval, p-value
-(Holm-adjusted over the metrics), the difference the test can detect, a verdict, and the
-non-inferiority gate. What is estimated and how: harness/report/intervals.py.
+(Holm-adjusted over the metrics), the difference the test can detect and a verdict; and which fixtures
+of the suite run each metric (the gate's own rules: harness/report/gate.py). What is estimated and how:
+harness/report/intervals.py.
 
 Which samples count:
 - a sample that ended `infra_failure` says nothing about the agent and is left out;
@@ -14,6 +15,7 @@ Which samples count:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,10 +98,26 @@ def frame(records: list[SampleRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
 
 
-def _groups(group: pd.DataFrame, column: str, fixtures: list[str] | None = None) -> dict[str, np.ndarray]:
-    values = group[["fixture", column]].dropna()
-    found = {str(f): g[column].to_numpy(dtype=float) for f, g in values.groupby("fixture")}
-    return found if fixtures is None else {f: found[f] for f in fixtures if f in found}
+def _groups(group: pd.DataFrame, column: str) -> dict[str, np.ndarray]:
+    """Each fixture's values of one column (fixtures without any left out)."""
+    return _all_groups(group, (column,))[column]
+
+
+def _all_groups(group: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
+    """Per column, each fixture's values (NaN dropped; fixtures without any left out), in one pass."""
+    found: dict[str, dict[str, np.ndarray]] = {c: {} for c in columns}
+    fixtures = group["fixture"].to_numpy()
+    order = np.argsort(fixtures, kind="stable")
+    names, starts = np.unique(fixtures[order], return_index=True)
+    bounds = [*starts[1:], len(order)]
+    for column in columns:
+        values = group[column].to_numpy(dtype=float)[order]
+        for name, first, last in zip(names, starts, bounds, strict=True):
+            chunk = values[first:last]
+            chunk = chunk[~np.isnan(chunk)]
+            if len(chunk):
+                found[column][str(name)] = chunk
+    return found
 
 
 def interval(group: pd.DataFrame, name: str) -> tuple[float, float, float]:
@@ -184,6 +202,7 @@ class Difference:
     higher_is_better: bool
     negligible: float
     level: float = 0.95  # of the interval
+    shared: tuple[str, ...] = ()  # the fixtures both variants have values on
     # the two variants' per-fixture summaries on the shared fixtures (scores in [0, 1] only)
     suites: tuple[Suite, Suite] | None = field(default=None, repr=False, compare=False)
 
@@ -197,15 +216,16 @@ class Difference:
 
 
 def _difference(
-    a: pd.DataFrame, b: pd.DataFrame, name: str, negligible: float, level: float = 0.95
+    a: dict[str, np.ndarray], b: dict[str, np.ndarray], name: str, negligible: float, level: float = 0.95
 ) -> tuple[Difference, float]:
-    column, higher, kind = METRICS[name]
-    shared = sorted(set(_groups(a, column)) & set(_groups(b, column)))
-    ga, gb = _groups(a, column, shared), _groups(b, column, shared)
+    """One metric's difference from each variant's per-fixture values."""
+    _, higher, kind = METRICS[name]
+    shared = sorted(set(a) & set(b))
     if not shared:
         nan = math.nan
         return Difference(name, 0, 0, 0, nan, nan, nan, nan, nan, nan, nan, nan, higher, negligible), nan
-    sa, sb = Suite.of(list(ga.values()), kind == "binary"), Suite.of(list(gb.values()), kind == "binary")
+    ga, gb = [a[f] for f in shared], [b[f] for f in shared]
+    sa, sb = Suite.of(ga, kind == "binary"), Suite.of(gb, kind == "binary")
     if kind == "amount":
         diff, low, high, p = amounts.mean_difference(sa, sb)
         mde = amounts.detectable_amount(low, high)
@@ -216,8 +236,8 @@ def _difference(
     made = Difference(
         metric=name,
         fixtures=len(shared),
-        n_baseline=sum(len(v) for v in ga.values()),
-        n_candidate=sum(len(v) for v in gb.values()),
+        n_baseline=sum(len(v) for v in ga),
+        n_candidate=sum(len(v) for v in gb),
         baseline=float(sa.estimate[0]),
         candidate=float(sb.estimate[0]),
         diff=float(diff[0]),
@@ -230,6 +250,7 @@ def _difference(
         negligible=negligible,
         suites=None if kind == "amount" else (sa, sb),
         level=0.95 if kind == "amount" else level,
+        shared=tuple(shared),
     )
     return made, made.p_value
 
@@ -246,76 +267,38 @@ def compare(
     epoch is paired with another); a metric without shared samples is kept, with NaN values. ``level``:
     of the intervals of scores (a sequential look's is wider)."""
     thresholds = {**NEGLIGIBLE, **(negligible or {})}
-    a, b = df[df["variant"] == baseline], df[df["variant"] == candidate]
-    made = [_difference(a, b, name, thresholds.get(name, NEGLIGIBLE_SCORE), level) for name in metrics]
+    columns = tuple(dict.fromkeys(METRICS[name][0] for name in metrics))
+    a = _all_groups(df[df["variant"] == baseline], columns)
+    b = _all_groups(df[df["variant"] == candidate], columns)
+    made = [
+        _difference(a[METRICS[n][0]], b[METRICS[n][0]], n, thresholds.get(n, NEGLIGIBLE_SCORE), level)
+        for n in metrics
+    ]
     adjusted = holm({d.metric: p for d, p in made if math.isfinite(p)})
     return [Difference(**{**d.__dict__, "p_holm": adjusted.get(d.metric, math.nan)}) for d, _ in made]
 
 
-@dataclass(frozen=True)
-class GateResult:
-    passed: bool
-    reasons: list[str]
-    # per gated metric: "passes", "worse" (shown worse beyond the margin), "too small" (non-inferiority
-    # not established, the interval reaching both sides of -margin) or "no data"
-    outcomes: dict[str, str] = field(default_factory=dict)
+# which check a metric needs (None: every fixture has it, e.g. cost)
+METRIC_CHECKS: dict[str, Check | None] = {
+    "tests": Check.TESTS,
+    "all_pass": Check.TESTS,
+    "migrations": Check.MIGRATIONS,
+    "security": Check.SECURITY,
+    "secure": Check.SECURITY,
+    "cost": None,
+    "tokens": None,
+}
 
 
-def epochs_needed(d: Difference, margin: float) -> float:
-    """About how many epochs a fixture would let a candidate this far from the baseline clear the margin
-    with 80% power (infinite when the difference seen is beyond it). For scores, from the score statistic
-    at the margin; for amounts, from the detectable difference."""
-    epochs = max(d.n_baseline, d.n_candidate) / max(d.fixtures, 1)
-    if d.suites is not None and d.higher_is_better:
-        growth = float(intervals.growth_to_pass(*d.suites, margin)[0])
-    else:
-        growth = (d.mde / margin) ** 2
-    return math.inf if not math.isfinite(growth) else max(1, math.ceil(epochs * growth))
-
-
-def _judged(d: Difference, margin: float) -> tuple[str, str]:
-    """(outcome, reason) of one gated metric that has a finite interval."""
-    sign = 1 if d.higher_is_better else -1
-    near, far = (d.low, d.high) if d.higher_is_better else (d.high, d.low)
-    facts = (
-        f"difference {d.diff:+.3f} ({100 * d.level:.4g}% CI {d.low:+.3f} to {d.high:+.3f}), "
-        f"margin {margin:.3f}, "
-        f"{d.n_baseline} + {d.n_candidate} samples on {d.fixtures} fixture{'s' if d.fixtures != 1 else ''}, "
-        f"Holm p {d.p_holm:.3g}"
-    )
-    if sign * near >= -margin:
-        return "passes", f"{d.metric}: passes: {facts}"
-    if sign * far < -margin:
-        return "worse", f"{d.metric}: FAILS: the candidate is shown worse by more than the margin: {facts}"
-    needed = epochs_needed(d, margin)
-    more = (
-        f"about {needed:.0f} epochs a fixture would be needed to establish it at this margin (80% power, "
-        "if the difference stays as seen)"
-        if math.isfinite(needed)
-        else "the difference seen is beyond the margin, so more epochs would more likely show it worse"
-    )
-    return "too small", (
-        f"{d.metric}: FAILS: cannot establish non-inferiority: the run is too small: {facts}; {more}"
-    )
-
-
-def gate(differences: list[Difference], margin: float, metrics: tuple[str, ...] = GATE_METRICS) -> GateResult:
-    """Non-inferiority: the candidate fails a metric when the lower bound of the 95% interval of
-    (candidate - baseline) is below -margin (where lower is better: the upper bound above +margin), and
-    when a gated metric cannot be judged (no samples of both variants on a fixture, or a bound that is
-    not a number): a gate never passes by omission. A failure is told apart: shown worse (the whole
-    interval beyond the margin) or not established (the run too small to tell)."""
-    found = {d.metric: d for d in differences}
-    reasons, outcomes = [], {}
-    for metric in metrics:
-        d = found.get(metric)
-        if d is None or d.fixtures == 0:
-            outcomes[metric] = "no data"
-            reasons.append(f"{metric}: FAILS: no samples of both variants on a shared fixture")
-        elif not (math.isfinite(d.low) and math.isfinite(d.high)):
-            outcomes[metric] = "no data"
-            reasons.append(f"{metric}: FAILS: its interval is not a number ({d.low} to {d.high})")
-        else:
-            outcomes[metric], reason = _judged(d, margin)
-            reasons.append(reason)
-    return GateResult(all(o == "passes" for o in outcomes.values()), reasons, outcomes)
+def suite_fixtures(records: list[SampleRecord], planned: Iterable[str] = ()) -> dict[str, list[str]]:
+    """Per metric, the suite's fixtures that run it: every fixture planned (the run's grid) or with a
+    record of any status, either variant's, infrastructure failures included; a fixture runs a check
+    when its records list it, and one planned that has no record at all is expected on every metric
+    (nothing says it would not have run it)."""
+    checks: dict[str, set[Check]] = {f: set() for f in planned}
+    for r in records:
+        checks.setdefault(r.fixture_id, set()).update(r.checks)
+    return {
+        metric: sorted(f for f, ran in checks.items() if needed is None or not ran or needed in ran)
+        for metric, needed in METRIC_CHECKS.items()
+    }

@@ -13,6 +13,7 @@ from harness.fixtures import find_fixture
 from harness.pipeline.cell import grid
 from harness.records import BUDGET_ENDED, Reuse, RunManifest, SampleStatus
 from harness.report.exports import summary_markdown
+from harness.report.gate import GateSpec
 from harness.store import RunStore
 from tests.helpers import PROJECT
 from tests.helpers import generated_record as generated
@@ -35,7 +36,7 @@ def test_no_cell_starts_once_the_spend_reaches_the_cap(tmp_path: Path) -> None:
         assert record.status is SampleStatus.INFRA_FAILURE and record.attempts == 0
         assert record.reason.startswith(BUDGET_ENDED) and "$0.50 spent, cap $0.50" in record.reason
     assert "The budget ended the run (`--max-dollars`): 2 samples were not started." in summary_markdown(
-        found, None, 0.05
+        found, None, GateSpec()
     )
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from harness.records import RunManifest, SampleRecord, SampleStatus
 from harness.records.security import Finding, ProbeResult, SecurityReport
 from harness.report import write_report
+from harness.report.gate import GateSpec
 from harness.score.tests import CaseResult, SuiteScore
 from harness.store import RunDir, RunStore
 
@@ -86,7 +87,7 @@ def stored_run(tmp_path: Path) -> RunDir:
 
 def test_report_files(tmp_path: Path) -> None:
     run = stored_run(tmp_path)
-    files = write_report([run], run, baseline="base", margin=0.05)
+    files = write_report([run], run, baseline="base", spec=GateSpec(0.05))
     html = files.html.read_text()
     assert html.count("<svg") == 4
     assert not any(ref in html for ref in ('src="http', 'href="http', "<link", "<script src", "@import"))

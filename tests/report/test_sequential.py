@@ -28,6 +28,6 @@ def test_levels_by_epoch_and_bad_looks() -> None:
 def test_a_pinned_cell_of_the_sequential_calibration() -> None:
     # 3 fixtures, looks after epochs 2..6, binary outcomes near 0.9: the gate's type-I error at the margin
     # over all looks stays at the nominal 0.025 (within the Monte Carlo error of 600 runs)
-    cell = simulate_sequential(Scenario(3, 6, 0.2, "binary", 0.9, "constant"), runs=600, margin=0.1, seed=7)
+    cell = simulate_sequential(Scenario("logit", 3, 6, "binary", 0.9, 0.2), runs=600, margin=0.1, seed=7)
     assert cell.type_one <= 0.045
     assert cell.epochs_worse < 6  # a clearly worse candidate stops before the maximum on average
