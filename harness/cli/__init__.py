@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from harness.cli import _common, fixtures, images, ops, report, run, sandbox, score, variants
+from harness.cli import _common, fixtures, images, ops, plan, report, run, sandbox, score, variants
 from harness.config import load_config
 from harness.errors import CrucibleError
 
@@ -35,7 +35,7 @@ app.command()(ops.smoke)
 app.add_typer(images.app, name="images")
 app.add_typer(sandbox.app, name="sandbox")
 app.command("run")(run.run)
-app.command("plan")(run.plan)
+app.command("plan")(plan.plan)
 app.add_typer(variants.app, name="variants")
 app.command()(report.report)
 app.command("compare")(report.compare)

@@ -4,13 +4,17 @@ the ones to generate, each from the best source there is:
 - a reused sample costs nothing (and no evaluation either when its evaluation key matches);
 - under replay (or a script), the answers are known before the run: the forecast is exact;
 - otherwise the mean of earlier samples of the same variant text and fixture in the run store, then of
-  any variant on that fixture, then a stated default.
+  any variant on that fixture, then a stated default. A live run is never forecast from replayed samples
+  (the bundled cassettes are hand-made): without live history it says so and uses the default.
 With two or more variants, the difference each gated metric could detect at the planned epochs (80%
-power, the report's own test), from the spread that earlier samples of the two variants showed."""
+power, the report's own test), from the spread that earlier samples of the two variants showed, and what
+the run can decide (harness/report/power.py): per gated metric and gate mode, the chance that an
+unchanged candidate passes and that one worse by the margin is caught, fixed and with `--until-decided`
+(its expected samples and dollars)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +28,14 @@ from harness.pipeline.reuse import SampleCache
 from harness.records import SampleRecord, SampleStatus
 from harness.records.generation import Usage
 from harness.report.intervals import Suite, detectable
+from harness.report.power import Chances, chances
 from harness.report.stats import GATE_METRICS, METRICS, frame
 
 # when nothing better is known: a sample of a real model on a spec this size (measured ranges in README)
 DEFAULT_USAGE = Usage(input_tokens=400_000, output_tokens=40_000)
 DEFAULT_GENERATE_S, DEFAULT_REPLAY_S, DEFAULT_EVALUATE_S = 600.0, 20.0, 60.0
 DEFAULT_SCORE = 0.5  # the widest spread a score in [0, 1] can have, when no earlier sample says more
+DEFAULT_POOL = np.array([0.0, 1.0])  # ... as samples: 0 or 1 with even chances
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,18 @@ class Plan:
     generate_slots: int
     evaluate_slots: int
     detectable: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> metric -> delta
+    # candidate -> metric -> both modes' chances, at the margin
+    decisions: dict[str, dict[str, list[Chances]]] = field(default_factory=dict)
+    margin: float = 0.05
+    history: str = ""  # what the decisions and forecasts were drawn from
+    fixtures: int = 0
+    epochs: int = 1
+
+    @property
+    def dollars_per_sample(self) -> float:
+        """The mean forecast of a sample to generate (of every cell when all are reused)."""
+        chosen = self.new or self.cells
+        return sum(c.dollars for c in chosen) / max(len(chosen), 1)
 
     @property
     def new(self) -> list[CellPlan]:
@@ -189,17 +207,45 @@ def detectable_at(
     return found
 
 
+def pools(records: list[SampleRecord], fixtures: list[str], column: str) -> list[np.ndarray]:
+    """Per fixture, the values earlier samples showed (the default pool where there are none)."""
+    df = frame(records) if records else None
+    found = []
+    for fixture in fixtures:
+        values = df[df["fixture"] == fixture][column].dropna().to_numpy() if df is not None else np.array([])
+        found.append(values if len(values) else DEFAULT_POOL)
+    return found
+
+
+def decisions_at(
+    earlier: list[SampleRecord], baseline: Cell, fixtures: list[str], epochs: int, margin: float
+) -> dict[str, list[Chances]]:
+    """Per gated metric, both modes' chances for a suite drawn from the baseline's earlier samples."""
+    a = [r for r in earlier if r.variant_digest == baseline.variant.digest]
+    found = {}
+    for metric in GATE_METRICS:
+        column, _, kind = METRICS[metric]
+        found[metric] = chances(pools(a, fixtures, column), epochs, margin, kind == "binary")
+    return found
+
+
 def make_plan(
     engine: Engine,
     cells: list[Cell],
     providers: ProviderFactory,
     reports: Path,
     baseline: str | None = None,
+    margin: float = 0.05,
+    live: bool = False,
 ) -> Plan:
-    cache, earlier = SampleCache(reports), earlier_samples(reports)
+    cache, stored = SampleCache(reports), earlier_samples(reports)
+    earlier = [r for r in stored if not (live and r.generation and r.generation.provider == "replay")]
+    history = f"{len(earlier)} earlier samples"
+    if live and len(earlier) < len(stored):
+        history += f" ({len(stored) - len(earlier)} replayed ones left out: not a forecast of a live model)"
     planned = [forecast_cell(engine, cell, providers, cache, earlier) for cell in cells]
     run = engine.config.run
-    plan = Plan(planned, run.generate_limit(), run.evaluate_limit())
+    plan = Plan(planned, run.generate_limit(), run.evaluate_limit(), margin=margin, history=history)
     firsts = {c.variant.label: c for c in cells if c.epoch == 1}
     labels = list(firsts)
     if len(labels) < 2:
@@ -207,7 +253,10 @@ def make_plan(
     base = baseline if baseline in firsts else labels[0]
     fixtures = sorted({c.fixture.id for c in cells})
     epochs = max(c.epoch for c in cells)
+    plan = replace(plan, fixtures=len(fixtures), epochs=epochs)
+    decided = decisions_at(earlier, firsts[base], fixtures, epochs, margin)
     for label in labels:
         if label != base:
             plan.detectable[label] = detectable_at(earlier, firsts[base], firsts[label], fixtures, epochs)
+            plan.decisions[label] = decided
     return plan

@@ -112,10 +112,14 @@ def variance_at(suite: Suite, phi: np.ndarray, p: np.ndarray) -> np.ndarray:
     0/1 outcomes; for scores, its dispersion's share of p(1-p) plus what moving the fixture's mean from
     the observed x̄ to p adds when the mass moved goes to the nearer bound (p(x̄ - p) below x̄, (1-p)(p - x̄)
     above): a fixture whose samples all agree can still hide an outcome it has not shown yet."""
+    return _variance(suite.binary, phi, suite.mean, p)
+
+
+def _variance(binary: bool, phi: np.ndarray, x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """:func:`variance_at` for a fixture whose samples' mean is x."""
     binomial = p * (1 - p)
-    if suite.binary:
+    if binary:
         return np.asarray(binomial)
-    x = suite.mean
     return np.asarray(phi * binomial + np.where(p < x, p * (x - p), (1 - p) * (p - x)))
 
 
@@ -329,16 +333,17 @@ def detectable(baseline: Suite, candidate: Suite, power: float = 0.8) -> np.ndar
     start = pooled.mean(axis=-1)
     logits = special.logit(pooled)
     count = baseline.n.shape[-1]
-    base_spread = (variance_at(baseline, phi_a, pooled) / baseline.n).sum(axis=-1)
+    binary = baseline.binary
+    base_spread = (_variance(binary, phi_a, pooled, pooled) / baseline.n).sum(axis=-1)
 
     def detected(shift: np.ndarray, sign: float) -> np.ndarray:
+        # the candidate's samples centred on pb; the test's variance where both are at their mix
         pb = special.expit(logits + shift[:, None])
         delta = sign * (pb.mean(axis=-1) - start)
-        sd1 = np.sqrt(base_spread + (variance_at(candidate, phi_b, pb) / candidate.n).sum(axis=-1))
+        sd1 = np.sqrt(base_spread + (_variance(binary, phi_b, pb, pb) / candidate.n).sum(axis=-1))
         mix = (baseline.n * pooled + candidate.n * pb) / (baseline.n + candidate.n)
-        spread0 = (
-            variance_at(baseline, phi_a, mix) / baseline.n + variance_at(candidate, phi_b, mix) / candidate.n
-        )
+        spread0 = _variance(binary, phi_a, pooled, mix) / baseline.n
+        spread0 = spread0 + _variance(binary, phi_b, pb, mix) / candidate.n
         sd0 = np.sqrt((factor * spread0).sum(axis=-1))
         return np.asarray(delta >= (c * sd0 + q * sd1) / count)
 

@@ -91,3 +91,35 @@ class _Live(ScriptedSource):
 
     def known_usage(self) -> None:  # type: ignore[override]
         return None
+
+
+def test_a_live_plan_is_never_forecast_from_replayed_samples(tmp_path: Path) -> None:
+    engine = offline_engine(PROJECT)
+    planned = cells(1)
+    live: ProviderFactory = lambda _v, _f, _e: _Live()  # noqa: E731
+    run = RunStore(tmp_path).create(RunManifest(run_id="r0", kind="run", crucible_version="0"))
+    replayed = generated_record("r0", "old").model_copy(update={"variant_digest": planned[0].variant.digest})
+    assert replayed.generation is not None
+    replayed = replayed.model_copy(
+        update={"generation": replayed.generation.model_copy(update={"provider": "replay"})}
+    )
+    run.write_record("samples/old/record.json", replayed)
+    made = make_plan(engine, planned, live, tmp_path, live=True)
+    assert all(c.basis.startswith("default") and c.tokens == DEFAULT_USAGE.total for c in made.cells)
+    assert "1 replayed ones left out: not a forecast of a live model" in made.history
+    # a replayed plan may use them (its own answers are exact anyway)
+    assert make_plan(engine, planned, live, tmp_path).cells[0].tokens == 15
+
+
+def test_the_plan_says_what_the_run_can_decide(tmp_path: Path) -> None:
+    engine = offline_engine(PROJECT)
+    made = make_plan(engine, cells(3), replay_factory(PROJECT / "agents/cassettes"), tmp_path, margin=0.1)
+    found = made.decisions["backend-engineer-terse"]
+    assert set(found) == {"tests", "migrations", "security"}
+    for chances in found.values():
+        strict, loose = chances
+        assert (strict.mode, loose.mode) == ("non-inferiority", "no-regression")
+        # one fixture of 3 epochs, nothing known (0 or 1 with even chances): nothing can be established,
+        # and an unchanged candidate is almost never called a regression
+        assert strict.unchanged_passes < 0.05 and loose.unchanged_passes > 0.95
+        assert 2 <= loose.epochs_unchanged <= 3 and made.epochs == 3 and made.fixtures == 1

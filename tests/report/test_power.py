@@ -1,0 +1,57 @@
+"""`crucible plan`'s decision chances (harness/report/power.py) against an independent simulation
+through the public compare() and gate(), within their Monte Carlo errors (no Docker)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from harness.report.gate import GateSpec, gate
+from harness.report.power import chances
+from harness.report.stats import METRICS, compare
+
+POOLS = [np.array([1.0, 0.95, 1.0, 0.9]), np.array([0.0, 0.85, 0.9, 0.95]), np.array([0.5, 0.7, 0.6])]
+FIXTURES, EPOCHS, MARGIN = 3, 6, 0.1
+
+
+def _frame(a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+    rows = [
+        {"variant": v, "fixture": f"f{f}", "epoch": e, "tests": float(values[f, e])}
+        for v, values in (("base", a), ("cand", b))
+        for f in range(FIXTURES)
+        for e in range(EPOCHS)
+    ]
+    df = pd.DataFrame(rows)
+    for column, _, _ in METRICS.values():
+        if column not in df:
+            df[column] = np.nan
+    return df
+
+
+def _public(runs: int, failing: float, seed: int) -> dict[str, float]:
+    """How often each mode's gate passes, judged by compare() and gate() on drawn suites."""
+    rng = np.random.default_rng(seed)
+    passed = {"non-inferiority": 0, "no-regression": 0}
+    expected = {"tests": [f"f{i}" for i in range(FIXTURES)]}
+    for _ in range(runs):
+        a = np.stack([p[rng.integers(0, len(p), EPOCHS)] for p in POOLS])
+        b = np.stack([p[rng.integers(0, len(p), EPOCHS)] for p in POOLS])
+        b = np.where(rng.random(b.shape) < failing, 0.0, b)
+        diffs = compare(_frame(a, b), "base", "cand", ("tests",))
+        for mode in passed:
+            passed[mode] += gate(diffs, GateSpec(MARGIN, mode), expected, ("tests",)).passed  # type: ignore[arg-type]
+    return {mode: count / runs for mode, count in passed.items()}
+
+
+def test_the_plans_chances_match_the_gate_run_on_simulated_suites() -> None:
+    runs, checks = 1000, 300
+    found = {c.mode: c for c in chances(POOLS, EPOCHS, MARGIN, binary=False, runs=runs, seed=3)}
+    failing = MARGIN / float(np.mean([p.mean() for p in POOLS]))
+    equal, worse = _public(checks, 0.0, seed=11), _public(checks, failing, seed=12)
+    for mode, c in found.items():
+        for planned, seen in ((c.unchanged_passes, equal[mode]), (c.worse_caught, 1 - worse[mode])):
+            error = math.sqrt(max(planned * (1 - planned), 0.01) * (1 / runs + 1 / checks))
+            assert abs(planned - seen) <= 4 * error, (mode, planned, seen)
+    assert found["no-regression"].unchanged_passes > found["non-inferiority"].unchanged_passes
