@@ -7,7 +7,7 @@ model could make:
   Beta around the fixture mean); the effect the same on every fixture or spread over them. With a mean of
   0.95 or more it is the near-ceiling case;
 - ``bimodal``: an agent nails a fixture (most of 20 tests pass) or breaks it (few do), with a chance per
-  fixture drawn from 0.1 to 0.9; the candidate's chances move;
+  fixture drawn from 0.1 to 0.9 (where the effect leaves room); the candidate's chances move;
 - ``build``: every fixture steady (a flaky test now and then) for both variants, except that the
   candidate fails to build fixture 1 (score 0) with the chance that makes the difference the target;
 - ``mixed``: steady and bimodal fixtures alternate; the effect is on the bimodal ones;
@@ -143,8 +143,11 @@ def _bimodal(
     gap = NAILED - BROKEN
 
     def make(k: int) -> tuple[np.ndarray, np.ndarray]:
-        a = rng.uniform(0.1, 0.9, size=(k, width))
-        return a, a + spread(rng, s, k, delta, width) / gap
+        # the baseline's chance from 0.1 to 0.9, where the effect leaves the candidate's inside [0, 1]
+        effect = spread(rng, s, k, delta, width) / gap
+        low, high = np.maximum(0.1, -effect), np.minimum(0.9, 1 - effect)
+        a = low + (high - low) * rng.random((k, width))
+        return a, a + effect
 
     chance_a, chance_b = _redraw(make, runs, width)
 

@@ -107,3 +107,23 @@ def test_the_budget_ends_the_rounds(tmp_path: Path) -> None:
     _, done = run_until_decided(rounds(outcome, made), cells, run, design)
     assert done.ended == "budget" and done.epochs == 3 and made == [1, 2, 3]
     assert "budget ended the run after 3 epochs" in verdict(done)
+
+
+def test_no_regression_passes_an_equal_candidate_at_the_last_look_and_stops_a_worse_one(
+    tmp_path: Path,
+) -> None:
+    cells, run, design = setting(tmp_path, max_epochs=4)
+    design = design.model_copy(update={"mode": "no-regression"})
+    equal = rounds(lambda c: scored(c, 15 + (c.epoch + len(c.fixture.id)) % 4), [])
+    _, done = run_until_decided(equal, cells, run, design)
+    # nothing is shown worse, so the last look passes it (no earlier look could show it within the margin)
+    assert done.ended == "decided" and done.epochs == 4 and done.looks[-1].passed
+    assert [look.decided for look in done.looks] == [False, False, True]
+    assert run.read_record(REPORT, SequentialRun).mode == "no-regression"
+    assert "no regression shown" in done.looks[-1].reasons[0]
+    cells, run, design = setting(tmp_path / "worse")
+    design = design.model_copy(update={"mode": "no-regression"})
+    worse = rounds(lambda c: scored(c, 20 if c.variant.label == BASE else 4 + c.epoch % 3), [])
+    _, done = run_until_decided(worse, cells, run, design)
+    assert done.ended == "decided" and not done.looks[-1].passed and done.epochs < 8
+    assert done.looks[-1].outcomes["tests"] == "worse"
