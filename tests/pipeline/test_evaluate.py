@@ -52,7 +52,15 @@ def broken_copy(tmp_path: Path, name: str) -> Path:
     return target
 
 
-@pytest.mark.parametrize("fixture_id", [f.id for f in list_fixtures(PROJECT)])
+# CI proves one fixture whole (the smallest: the machinery end to end); every fixture's proof is a
+# `proof` test, run by scripts/prove.sh whenever fixtures/ changes (see the README's Tests section)
+IN_CI = "contacts-split-name"
+
+
+@pytest.mark.parametrize(
+    "fixture_id",
+    [pytest.param(f.id, marks=() if f.id == IN_CI else pytest.mark.proof) for f in list_fixtures(PROJECT)],
+)
 def test_fixtures_check(fixture_id: str, tmp_path: Path, images: Any) -> None:
     result = crucible("fixtures", "check", fixture_id, reports=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
