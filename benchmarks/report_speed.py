@@ -1,8 +1,10 @@
 """Time to write the full report (HTML with charts, summary, JUnit, Parquet, Dataset) for stored records
 of 3 variants x 3 fixtures x 5 epochs, each with a copy of the jwt-auth reference as its workspace (so the
-page highlights real code), as the median with min and max over several runs.
+page highlights real code), as the median with min and max over several runs. With `--compare`, instead
+the time of one compare() of a pair over every metric (10 fixtures x 5 epochs a variant), the report pays
+once per pair: median over 50 calls.
 
-    .venv/bin/python benchmarks/report_speed.py [--runs 3]
+    .venv/bin/python benchmarks/report_speed.py [--runs 3] [--compare]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from harness.records import RunManifest, SampleRecord, SampleStatus
 from harness.records.migrations import MigrationReport, RevisionCheck
 from harness.records.security import Finding, ProbeResult, SecurityReport
 from harness.report import write_report
+from harness.report.stats import METRICS, compare, frame
 from harness.score.tests import CaseResult, SuiteScore
 from harness.store import RunStore
 
@@ -89,10 +92,30 @@ def synthetic(variant: int, fixture: int, epoch: int) -> SampleRecord:
     )
 
 
+def time_compare(calls: int = 50) -> None:
+    records = [synthetic(v, f, e) for v in range(2) for f in range(10) for e in range(1, 6)]
+    df = frame(records)
+    compare(df, "v0", "v1")  # warm
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        compare(df, "v0", "v1")
+        times.append(time.perf_counter() - started)
+    print(
+        f"compare() of a pair over {len(METRICS)} metrics (10 fixtures x 5 epochs a variant), {calls} calls: "
+        f"median {1000 * statistics.median(times):.1f} ms, min {1000 * min(times):.1f} ms, "
+        f"max {1000 * max(times):.1f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--compare", action="store_true", help="time compare() of one pair instead")
     args = parser.parse_args()
+    if args.compare:
+        time_compare()
+        return
     times = []
     with tempfile.TemporaryDirectory() as scratch:
         store = RunStore(Path(scratch))
