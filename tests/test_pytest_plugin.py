@@ -221,6 +221,23 @@ def test_gate_passes_when_the_candidate_is_shown_within_the_margin(project: pyte
     assert f"## {PLAIN} vs {CHECKLIST}: PASS" in text and "tests: passes: difference +0.000" in text
 
 
+def test_an_unchanged_candidate_passes_no_regression_where_non_inferiority_is_too_small(
+    project: pytest.Pytester,
+) -> None:
+    """The pull-request case as the example workflow runs it: the candidate's prompt unchanged, 5 epochs,
+    margin 0.1. Non-inferiority cannot be established at this size; no-regression passes and says what
+    the run could have seen."""
+    run_id = seed(project, 5, **{CHECKLIST: CHECKLIST, PLAIN: CHECKLIST})
+    both = (f"{CHECKLIST},{PLAIN}", "--crucible-baseline", CHECKLIST, "--crucible-margin", "0.1")
+    strict = decide(project, run_id, *both, epochs=5)
+    assert strict.ret == 1 and "cannot establish non-inferiority: the run is too small" in strict.stdout.str()
+    loose = decide(project, run_id, *both, "--crucible-mode", "no-regression", epochs=5)
+    assert loose.ret == 0
+    text = loose.stdout.str()
+    assert f"## {PLAIN} vs {CHECKLIST}: PASS (no-regression, margin 0.1)" in text
+    assert "tests: passes: no regression shown; this run detects differences of" in text
+
+
 def test_gate_tells_a_worse_candidate_from_a_run_too_small(project: pytest.Pytester) -> None:
     run_id = seed(project, 10, **{CHECKLIST: CHECKLIST, PLAIN: PLAIN})
     args = (f"{CHECKLIST},{PLAIN}", "--crucible-baseline", CHECKLIST)
