@@ -43,7 +43,9 @@ ESTIMAND = (
     "What is estimated: the fixtures of this suite are fixed and the epochs are the replication (is the "
     "candidate worse than the baseline on this suite?). Each score is the mean over fixtures; its 95% "
     "interval is a stratified score interval, a difference's a stratified score interval on the fixtures "
-    "both variants have, and its p-value the same test at 0. Infrastructure failures are left out, "
+    "both variants have, and its p-value the same test at 0. Every fixture keeps its own variance, and "
+    "samples that agree are not taken for certainty: a fixture may fail in a way it has not shown yet. "
+    "Infrastructure failures are left out, "
     "a sample that built nothing scores 0 on the checks it did not reach, and replayed epochs that repeat "
     "one recording count once."
 )
