@@ -16,25 +16,32 @@ when there is one fixture):
   logit scale until their mean is θ0. The estimates are first shrunk towards their mean as far as their
   spread between fixtures looks like noise (an empirical-Bayes weight), and pulled a little away from 0
   and 1, so that a fixture seen always passing can still be imagined failing;
-- the variance of the stratified mean under θ0 is Σ_f φ_f p_f(1-p_f) / n_f / F²;
-- θ0 is in the interval when |θ̂ - θ0| / sd(θ0) is at most the critical value.
+- the variance of the stratified mean under θ0 is Σ_f v_f(p_f) / n_f / F², v_f a fixture's variance of one
+  sample where its expected score is p_f (below);
+- θ0 is in the interval when |θ̂ - θ0| / sd(θ0) is at most the critical value (z, or Student's t with
+  Satterthwaite's degrees of freedom where the variances are estimated).
 
-The variance model: every fixture of every variant has its own dispersion φ_f (a score's variance as a
-share of the most a score in [0, 1] with that mean can vary, p(1-p)). For 0/1 outcomes φ_f = 1 exactly.
-For scores, φ_f is the fixture's own observed variance (unbiased, over its pulled mean's p(1-p)) with
-PRIOR degrees of freedom of weight at 1, the binomial bound: φ_f = (d r + PRIOR) / (d + PRIOR), d = n - 1.
+The variance model. For 0/1 outcomes v(p) = p(1-p), exact. For scores in [0, 1], every fixture of every
+variant keeps its own: v_f(p) = φ_f p(1-p) + m_f(p), where
+- φ_f is the fixture's observed dispersion: its unbiased variance over its pulled mean's p(1-p), with a
+  tenth of a degree of freedom of prior weight at 1 (the binomial bound) so that one sample is not read
+  as no variance;
+- m_f(p) = p(x̄_f - p) below the fixture's observed mean x̄_f, and (1-p)(p - x̄_f) above: what moving the
+  fixture's mean from x̄_f to p adds to its variance when the mass moved goes to the nearer bound (a
+  build that fails scores 0). For 0/1 outcomes the two terms together are exactly p(1-p), so this is
+  the binomial score test generalised: samples that agree are not a certainty, as Wilson's interval does
+  not take 10 successes in 10 for a proportion of 1.
 Why not one dispersion pooled over the fixtures (what this replaced): fixtures differ. A candidate that
 fails to build one fixture a third of the time shows three clean builds in a row 30% of the time; a pooled
-dispersion, estimated from the fixtures that are steady, then gave that fixture their tiny variance and
-the gate passed a candidate worse by the margin 18% of the time at 3 fixtures x 3 epochs. A fixture's own
-samples are the only evidence of its variance, and a few samples that agree are weak evidence: the prior
-says so, and its weight fades as the samples grow. Why not a randomisation test within fixtures: with 3
-epochs a fixture has 20 arrangements, too few for a 2.5% tail, and it tests "no difference", not a margin.
-Why not a hierarchical model: its prior over dispersions is estimated from the other fixtures, the very
-borrowing that failed. The degrees of freedom are Satterthwaite's over the fixtures' estimated parts, so
-that a suite whose variance comes from one fixture of three samples gets the Student t of two degrees of
-freedom it deserves, and one whose samples all agree is judged at z with the prior's variance (a bound,
-not an estimate).
+dispersion, estimated from the fixtures that are steady, gave that fixture their tiny variance, and the
+gate passed a candidate worse by the margin 18% of the time at 3 fixtures x 3 epochs. A fixture's own
+samples are the only evidence of its variance, and samples that agree are weak evidence: m_f lets a
+hypothesis that moves their mean do so through an outcome not seen yet. Why not a randomisation test
+within fixtures: with 3 epochs a fixture has 20 arrangements, too few for a 2.5% tail, and it tests "no
+difference", not a margin. Why not a hierarchical model: its prior over dispersions is estimated from the
+other fixtures, the very borrowing that failed. The price is width where scores spread continuously
+(coverage 0.955 to 1.000 for scores in the README's grid, 0.940 to 0.974 for 0/1 outcomes away from
+a ceiling): it costs power, never safety.
 
 A difference is a stratified score interval of its own (Miettinen and Nurminen's, with every fixture
 weighing the same): for a hypothesised difference d0, each fixture's expected scores of the two variants
