@@ -108,6 +108,8 @@ def _groups(group: pd.DataFrame, column: str) -> dict[str, np.ndarray]:
 def _all_groups(group: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
     """Per column, each fixture's values (NaN dropped; fixtures without any left out), in one pass."""
     found: dict[str, dict[str, np.ndarray]] = {c: {} for c in columns}
+    if group.empty:
+        return found
     fixtures = group["fixture"].to_numpy()
     order = np.argsort(fixtures, kind="stable")
     names, starts = np.unique(fixtures[order], return_index=True)

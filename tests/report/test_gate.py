@@ -158,3 +158,11 @@ def test_the_suite_comes_from_the_plan_and_checks_a_fixture_does_not_run_are_not
     assert not result.passed and "f4" in result.reasons[0]
     # the fixtures run only the tests check: migrations expect none of them
     assert suite_fixtures(records)["migrations"] == []
+
+
+def test_a_variant_without_samples_compares_to_nothing_and_fails_the_gate() -> None:
+    records = steady("base", 3)
+    diffs = compare(frame(records), "base", "cand")
+    assert all(d.fixtures == 0 for d in diffs)
+    result = gate(diffs, GateSpec(0.1, "no-regression"), suite_fixtures(records), ("tests",))
+    assert not result.passed and result.outcomes == {"tests": "no data"}
