@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 from scipy import special
@@ -114,7 +115,7 @@ def look(
     result = gate(diffs, spec, expected)
     decided = result.passed or "worse" in result.outcomes.values()
     if spec.mode == "no-regression" and result.passed and epoch < design.max_epochs:
-        decided = gate(diffs, GateSpec(spec.margin, "non-inferiority", spec.allow_partial), expected).passed
+        decided = gate(diffs, replace(spec, mode="non-inferiority"), expected).passed
     return Look(
         epoch=epoch,
         level=level,

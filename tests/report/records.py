@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from harness.records import Check, SampleRecord, SampleStatus
 from harness.records.generation import AgentOutcome, Usage
+from harness.report.stats import METRICS
 from harness.score.tests import CaseResult
 from tests.helpers import suite_score
 
@@ -49,3 +53,19 @@ def generated(record: SampleRecord, dollars: float, provider: str = "anthropic")
         provider=provider,
     )
     return record.model_copy(update={"generation": outcome})
+
+
+def suite_frame(a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+    """frame()'s shape from tests scores (fixtures, epochs) of the baseline ("base") and the candidate
+    ("cand"); the other metrics empty."""
+    rows = [
+        {"variant": variant, "fixture": f"f{f}", "epoch": e, "tests": float(values[f, e])}
+        for variant, values in (("base", a), ("cand", b))
+        for f in range(values.shape[0])
+        for e in range(values.shape[1])
+    ]
+    df = pd.DataFrame(rows)
+    for column, _, _ in METRICS.values():
+        if column not in df:
+            df[column] = np.nan
+    return df

@@ -6,14 +6,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from benchmarks.scenarios import Scenario, draw
 from harness.records import SampleRecord
 from harness.report.gate import GateSpec, gate
-from harness.report.stats import METRICS, compare, frame, suite_fixtures
-from tests.report.records import sample
+from harness.report.stats import compare, frame, suite_fixtures
+from tests.report.records import sample, suite_frame
 
 FIXTURES = ("f1", "f2", "f3")
 
@@ -89,21 +88,6 @@ def test_a_fixture_whose_candidate_happened_to_build_every_time_keeps_its_own_va
     assert not result.passed and result.outcomes == {"tests": "too small"}
 
 
-def _suite_frame(a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
-    """frame()'s shape from samples (fixtures, epochs) of the baseline and the candidate."""
-    rows = [
-        {"variant": variant, "fixture": f"f{f}", "epoch": e, "tests": float(values[f, e])}
-        for variant, values in (("base", a), ("cand", b))
-        for f in range(values.shape[0])
-        for e in range(values.shape[1])
-    ]
-    df = pd.DataFrame(rows)
-    for column, _, _ in METRICS.values():
-        if column not in df:
-            df[column] = np.nan
-    return df
-
-
 @pytest.mark.parametrize("margin", [0.1, 0.05])
 def test_the_build_failure_scenario_through_the_public_api(margin: float) -> None:
     """The candidate fails to build one of 3 steady fixtures just often enough to be `margin` worse
@@ -114,7 +98,7 @@ def test_the_build_failure_scenario_through_the_public_api(margin: float) -> Non
     expected = {"tests": [f"f{i}" for i in range(3)]}
     passed = sum(
         gate(
-            compare(_suite_frame(made.a[i], made.b[i]), "base", "cand", ("tests",)),
+            compare(suite_frame(made.a[i], made.b[i]), "base", "cand", ("tests",)),
             GateSpec(margin),
             expected,
         ).passed
@@ -126,10 +110,10 @@ def test_the_build_failure_scenario_through_the_public_api(margin: float) -> Non
 def test_constant_scores_are_not_certainties() -> None:
     """0.95 in every sample of 10 fixtures x 5 epochs gave 0.947 to 0.953; constant 0.5 at 3 x 3 passed a
     0.05 margin with 9 samples a variant. Samples that agree may still hide an outcome not seen yet."""
-    df = _suite_frame(np.full((10, 5), 0.95), np.full((10, 5), 0.95))
+    df = suite_frame(np.full((10, 5), 0.95), np.full((10, 5), 0.95))
     (d,) = compare(df, "base", "cand", metrics=("tests",))
     assert d.low < -0.05 and d.high > 0.05
-    half = _suite_frame(np.full((3, 3), 0.5), np.full((3, 3), 0.5))
+    half = suite_frame(np.full((3, 3), 0.5), np.full((3, 3), 0.5))
     (d,) = compare(half, "base", "cand", metrics=("tests",))
     result = gate([d], GateSpec(0.05), {"tests": ["f0", "f1", "f2"]}, ("tests",))
     assert not result.passed and result.outcomes == {"tests": "too small"}

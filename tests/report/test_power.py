@@ -6,28 +6,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 from harness.report.gate import GateSpec, gate
 from harness.report.power import chances
-from harness.report.stats import METRICS, compare
+from harness.report.stats import compare
+from tests.report.records import suite_frame
 
 POOLS = [np.array([1.0, 0.95, 1.0, 0.9]), np.array([0.0, 0.85, 0.9, 0.95]), np.array([0.5, 0.7, 0.6])]
 FIXTURES, EPOCHS, MARGIN = 3, 6, 0.1
-
-
-def _frame(a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
-    rows = [
-        {"variant": v, "fixture": f"f{f}", "epoch": e, "tests": float(values[f, e])}
-        for v, values in (("base", a), ("cand", b))
-        for f in range(values.shape[0])
-        for e in range(values.shape[1])
-    ]
-    df = pd.DataFrame(rows)
-    for column, _, _ in METRICS.values():
-        if column not in df:
-            df[column] = np.nan
-    return df
 
 
 def public_chances(
@@ -42,7 +28,7 @@ def public_chances(
         a = np.stack([p[rng.integers(0, len(p), epochs)] for p in pools])
         b = np.stack([p[rng.integers(0, len(p), epochs)] for p in pools])
         b = np.where(rng.random(b.shape) < failing, 0.0, b)
-        diffs = compare(_frame(a, b), "base", "cand", ("tests",))
+        diffs = compare(suite_frame(a, b), "base", "cand", ("tests",))
         for mode in passed:
             passed[mode] += gate(diffs, GateSpec(margin, mode), expected, ("tests",)).passed  # type: ignore[arg-type]
     return {mode: count / runs for mode, count in passed.items()}
